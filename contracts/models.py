@@ -1,0 +1,1 @@
+"""RFPs, proposals, contracts, milestones, change orders and invoices (later issues)."""

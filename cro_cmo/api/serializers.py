@@ -1,0 +1,44 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from cro_cmo.api.exceptions import django_errors_as_drf
+from cro_cmo.services import object_save
+
+
+class ValidatedModelSerializer(serializers.ModelSerializer):
+    """Validates through the model's ``full_clean()`` (fields, ``clean()``, database constraints),
+    which DRF does not do, and saves through ``object_save`` so history records the actor.
+
+    Owner fields (the vendor or sponsor) come from the view's ``owner_fields`` context, never the body.
+    """
+
+    def _m2m_names(self):
+        return {f.name for f in self.Meta.model._meta.many_to_many}
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        plain = {k: v for k, v in attrs.items() if k not in self._m2m_names()}
+        if self.instance is None:
+            instance = self.Meta.model(**plain, **self.context.get("owner_fields", {}))
+        else:
+            instance = self.instance
+            for name, value in plain.items():
+                setattr(instance, name, value)
+        try:
+            instance.full_clean()
+        except DjangoValidationError as exc:
+            if self.instance is not None:
+                self.instance.refresh_from_db()
+            raise django_errors_as_drf(exc) from None
+        self._validated_instance = instance
+        return attrs
+
+    def _save(self, validated_data):
+        m2m = {k: v for k, v in validated_data.items() if k in self._m2m_names()}
+        return object_save(actor=self.context["request"].user, instance=self._validated_instance, m2m=m2m)
+
+    def create(self, validated_data):
+        return self._save(validated_data)
+
+    def update(self, instance, validated_data):
+        return self._save(validated_data)

@@ -1,0 +1,19 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import TokenView, UserViewSet
+from notifications.api import NotificationViewSet
+from sponsors.api import ProgramViewSet, SponsorViewSet
+from vendors.api import VendorViewSet
+
+router = DefaultRouter()
+router.register("users", UserViewSet)
+router.register("notifications", NotificationViewSet)
+router.register("sponsors", SponsorViewSet)
+router.register("programs", ProgramViewSet)
+router.register("vendors", VendorViewSet)
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("", include(router.urls)),
+]

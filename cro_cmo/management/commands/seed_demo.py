@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import demo as accounts_demo
+from audit.context import audit_context
+from sponsors import demo as sponsors_demo
+from vendors import demo as vendors_demo
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo data (idempotent). Demo users sign in with 'demo-password'."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        with audit_context(reason="Demo data"):
+            sponsors = sponsors_demo.seed()
+            vendors = vendors_demo.seed()
+            users = accounts_demo.seed(sponsors, vendors)
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo data ready: {len(sponsors)} sponsors, {len(vendors)} vendors, {len(users)} users "
+            f"(password: {accounts_demo.DEMO_PASSWORD})."
+        ))  # fmt: skip

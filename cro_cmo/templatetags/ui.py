@@ -1,0 +1,89 @@
+"""Small presentation helpers shared by every template."""
+
+from django import forms, template
+from django.db import models
+
+register = template.Library()
+
+CONTROL_CLASSES = {
+    forms.CheckboxInput: "form-check-input",
+    forms.RadioSelect: "form-check-input",
+    forms.CheckboxSelectMultiple: "form-check-input",
+    forms.Select: "form-select",
+    forms.SelectMultiple: "form-select",
+}
+
+
+@register.filter
+def bootstrap(bound_field):
+    """Render a bound field's widget with Bootstrap's classes (and ``is-invalid`` on error)."""
+    widget = bound_field.field.widget
+    css = next((c for cls, c in CONTROL_CLASSES.items() if isinstance(widget, cls)), "form-control")
+    if bound_field.errors:
+        css += " is-invalid"
+    return bound_field.as_widget(attrs={"class": css})
+
+
+@register.filter
+def is_checkbox(bound_field):
+    return isinstance(bound_field.field.widget, forms.CheckboxInput)
+
+
+@register.filter
+def is_multi_choice(bound_field):
+    return isinstance(bound_field.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
+
+
+@register.simple_tag
+def field_label(obj_or_meta, name):
+    meta = getattr(obj_or_meta, "_meta", obj_or_meta)
+    try:
+        return meta.get_field(name).verbose_name.capitalize()
+    except Exception:  # noqa: BLE001 - a property, not a field
+        return name.replace("_", " ").capitalize()
+
+
+@register.simple_tag
+def field_value(obj, name):
+    """A field's display value: choice labels, money without trailing noise, blanks as an em dash."""
+    try:
+        field = obj._meta.get_field(name)
+    except Exception:  # noqa: BLE001
+        value = getattr(obj, name, None)
+    else:
+        if getattr(field, "choices", None) and not isinstance(field, models.ForeignKey):
+            value = getattr(obj, f"get_{name}_display")()
+        else:
+            value = getattr(obj, name)
+    if value in (None, ""):
+        return "—"
+    return value
+
+
+@register.inclusion_tag("includes/history_panel.html")
+def history_panel(obj, limit=50):
+    entries = list(obj.history_entries()[:limit]) if hasattr(obj, "history_entries") else []
+    meta = obj._meta
+    rows = []
+    for entry in entries:
+        changes = []
+        for name, (old, new) in entry.changes.items():
+            try:
+                label = meta.get_field(name).verbose_name.capitalize()
+            except Exception:  # noqa: BLE001
+                label = name
+            changes.append((label, old, new))
+        rows.append((entry, changes))
+    return {"rows": rows}
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **kwargs):
+    """The current query string with some parameters replaced (``None`` removes one)."""
+    query = context["request"].GET.copy()
+    for key, value in kwargs.items():
+        query.pop(key, None)
+        if value not in (None, ""):
+            query[key] = value
+    query.pop("page", None) if "page" not in kwargs else None
+    return query.urlencode()

@@ -1,0 +1,54 @@
+import django_filters
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from cro_cmo.api.filters import BaseFilterSet
+from cro_cmo.api.viewsets import ReadOnlyBaseViewSet
+from notifications.models import Notification
+from notifications.services import notifications_mark_read
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    event_type = serializers.CharField(source="event.event_type")
+    title = serializers.CharField(source="event.title")
+    body = serializers.CharField(source="event.body")
+    url = serializers.CharField(source="event.url")
+    payload = serializers.JSONField(source="event.payload")
+
+    class Meta:
+        model = Notification
+        fields = ["id", "event_type", "title", "body", "url", "payload", "created", "updated", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationFilterSet(BaseFilterSet):
+    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="Unread only")
+    event_type = django_filters.CharFilter(field_name="event__event_type")
+
+    class Meta:
+        model = Notification
+        fields = ["unread", "event_type", "updated_after"]
+
+
+class NotificationViewSet(ReadOnlyBaseViewSet):
+    """The caller's own notifications; mark them read with ``POST …/mark-read/``."""
+
+    queryset = Notification.objects.select_related("event")
+    serializer_class = NotificationSerializer
+    filterset_class = NotificationFilterSet
+    ordering_fields = ["created", "updated"]
+    http_method_names = ["get", "head", "options", "post"]
+
+    @extend_schema(
+        request=inline_serializer("MarkRead", {"ids": serializers.ListField(child=serializers.IntegerField(), required=False)}),
+        responses=inline_serializer("MarkedRead", {"marked": serializers.IntegerField()}),
+    )
+    @action(detail=False, methods=["post"], url_path="mark-read", permission_classes=[IsAuthenticated])
+    def mark_read(self, request):
+        ids = request.data.get("ids") if isinstance(request.data, dict) else None
+        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+            raise serializers.ValidationError({"ids": ["A list of notification ids."]})
+        return Response({"marked": notifications_mark_read(user=request.user, ids=ids)})

@@ -1,0 +1,14 @@
+"""Test settings: the real settings, plus what only tests need (a fixed secret, fast hashing)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
+os.environ.setdefault("DEBUG", "false")
+
+from cro_cmo.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# live_server serves static through finders, which cannot resolve manifest names.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
