@@ -16,8 +16,8 @@ class HistoryMixin(models.Model):
         abstract = True
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._history_snapshot = instance.history_values()
         return instance
 

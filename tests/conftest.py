@@ -1,0 +1,63 @@
+"""Personas used by every access-rule test.
+
+sponsor A admin, sponsor A viewer, sponsor B admin, vendor X admin (the one invited, later),
+vendor Y admin (not invited), plus vendor X viewer and platform staff. Each persona owns some
+data so that the walk over every route has something to leak.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from accounts.services import api_token_create
+from tests.factories import ProgramFactory, SponsorFactory, UserFactory, VendorFactory
+
+PASSWORD = "correct-horse-battery"
+
+
+class Personas:
+    """Namespace for the persona users and their organisations."""
+
+
+@pytest.fixture
+def personas(db):
+    p = Personas()
+    p.sponsor_a = SponsorFactory(name="Sponsor A", slug="sponsor-a")
+    p.sponsor_b = SponsorFactory(name="Sponsor B", slug="sponsor-b")
+    p.vendor_x = VendorFactory(name="Vendor X", slug="vendor-x")
+    p.vendor_y = VendorFactory(name="Vendor Y", slug="vendor-y", kind="cmo")
+    p.sponsor_a_admin = UserFactory(email="a-admin@a.test", sponsor=p.sponsor_a, role=Role.ADMIN)
+    p.sponsor_a_viewer = UserFactory(email="a-viewer@a.test", sponsor=p.sponsor_a, role=Role.VIEWER)
+    p.sponsor_b_admin = UserFactory(email="b-admin@b.test", sponsor=p.sponsor_b, role=Role.ADMIN)
+    p.vendor_x_admin = UserFactory(email="x-admin@x.test", vendor=p.vendor_x, role=Role.ADMIN)
+    p.vendor_x_viewer = UserFactory(email="x-viewer@x.test", vendor=p.vendor_x, role=Role.VIEWER)
+    p.vendor_y_admin = UserFactory(email="y-admin@y.test", vendor=p.vendor_y, role=Role.ADMIN)
+    p.staff = UserFactory(email="staff@platform.test", is_staff=True, is_superuser=True, role=Role.MEMBER)
+    p.program_a = ProgramFactory(sponsor=p.sponsor_a, code="A-1")
+    p.program_b = ProgramFactory(sponsor=p.sponsor_b, code="B-1")
+    return p
+
+
+PERSONA_NAMES = ["sponsor_a_admin", "sponsor_a_viewer", "sponsor_b_admin", "vendor_x_admin", "vendor_x_viewer", "vendor_y_admin"]
+
+
+@pytest.fixture
+def api_client_for():
+    """``api_client_for(user)`` → an APIClient authenticated with a real API token of that user."""
+
+    def make(user):
+        client = APIClient()
+        _, key = api_token_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def browser_client_for(client):
+    def make(user):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make
