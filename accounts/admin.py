@@ -16,7 +16,9 @@ class UserAdmin(DjangoUserAdmin):
         ("Platform", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "sponsor", "vendor", "role"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "sponsor", "vendor", "role"]})
+    ]
 
 
 @admin.register(MemberInvite)

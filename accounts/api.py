@@ -41,7 +41,6 @@ class TokenView(APIView):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
 
-
         credentials = {"username": serializer.validated_data["email"].lower()}
         if AxesProxyHandler.is_locked(request._request, credentials):
             return Response({"detail": LOCKED_OUT}, status=status.HTTP_429_TOO_MANY_REQUESTS)

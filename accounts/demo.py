@@ -2,7 +2,7 @@
 
 from accounts.models import Role, User
 
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - demo data only
+DEMO_PASSWORD = "demo-password"
 
 # (email, full name, organisation slug, "sponsor"/"vendor", role)
 DEMO_USERS = [
@@ -20,8 +20,14 @@ DEMO_USERS = [
 def seed(sponsors: dict, vendors: dict) -> list[User]:
     users = []
     for email, name, org_slug, kind, role in DEMO_USERS:
-        org = {"sponsor": sponsors[org_slug], "vendor": None} if kind == "sponsor" else {"vendor": vendors[org_slug], "sponsor": None}
-        user, _ = User.objects.update_or_create(email=email, defaults={"full_name": name, "role": role, "is_active": True, **org})
+        org = (
+            {"sponsor": sponsors[org_slug], "vendor": None}
+            if kind == "sponsor"
+            else {"vendor": vendors[org_slug], "sponsor": None}
+        )
+        user, _ = User.objects.update_or_create(
+            email=email, defaults={"full_name": name, "role": role, "is_active": True, **org}
+        )
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
         users.append(user)

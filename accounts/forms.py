@@ -9,7 +9,9 @@ from vendors.choices import VendorKind
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    username = forms.EmailField(
+        label="E-mail", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
     error_messages = {
         "invalid_login": "That e-mail and password do not match an account. Both are case-sensitive for the password.",
         "inactive": "This account is deactivated. Ask your organisation admin.",

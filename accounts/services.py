@@ -51,10 +51,14 @@ def organisation_signup(
         raise ValidationError({"email": EMAIL_TAKEN})
     validate_password(password, User(email=email, full_name=full_name))
     if organisation_kind == "sponsor":
-        org = Sponsor(name=organisation_name, slug=unique_slug(Sponsor, organisation_name), country=country, type=sponsor_type)
+        org = Sponsor(
+            name=organisation_name, slug=unique_slug(Sponsor, organisation_name), country=country, type=sponsor_type
+        )
         org_field = "sponsor"
     elif organisation_kind == "vendor":
-        org = Vendor(name=organisation_name, slug=unique_slug(Vendor, organisation_name), hq_country=country, kind=vendor_kind)
+        org = Vendor(
+            name=organisation_name, slug=unique_slug(Vendor, organisation_name), hq_country=country, kind=vendor_kind
+        )
         org_field = "vendor"
     else:
         raise ValidationError({"organisation_kind": "Choose sponsor or vendor."})

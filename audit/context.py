@@ -15,7 +15,7 @@ class AuditContext:
     reason: str = ""
 
 
-_current: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())
+_current: ContextVar[AuditContext] = ContextVar("audit_context", default=AuditContext())  # noqa: B039 - frozen
 
 
 def current_audit_context() -> AuditContext:

@@ -34,9 +34,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if lowered in FALSE_VALUES:
         return False
-    raise ImproperlyConfigured(
-        f"{name}={value!r} is not a boolean: use one of {sorted(TRUE_VALUES | FALSE_VALUES)}."
-    )
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean: use one of {sorted(TRUE_VALUES | FALSE_VALUES)}.")
 
 
 def env_int(name: str, default: int) -> int:

@@ -29,7 +29,10 @@ class ObjectMixin(LoginRequiredMixin):
 
     def get_template_names(self):
         meta = self.model._meta
-        return [f"{meta.app_label}/{meta.model_name}{self.template_suffix}.html", f"generic/object{self.template_suffix}.html"]
+        return [
+            f"{meta.app_label}/{meta.model_name}{self.template_suffix}.html",
+            f"generic/object{self.template_suffix}.html",
+        ]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -128,7 +131,11 @@ class ObjectEditView(ObjectMixin, TemplateView):
         form = self.get_form(instance)
         if form.is_valid():
             obj = form.save(commit=False)
-            m2m = {name: form.cleaned_data[name] for name in form.cleaned_data if name in {f.name for f in self.model._meta.many_to_many}}
+            m2m = {
+                name: form.cleaned_data[name]
+                for name in form.cleaned_data
+                if name in {f.name for f in self.model._meta.many_to_many}
+            }
             try:
                 obj = object_save(actor=request.user, instance=obj, m2m=m2m)
             except ValidationError as exc:

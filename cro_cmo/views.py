@@ -32,7 +32,7 @@ def _database_state() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return "ok"
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
+    except Exception as exc:
         return f"error: {type(exc).__name__}"
 
 
@@ -41,7 +41,7 @@ def _broker_state() -> str:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return "ok"
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"error: {type(exc).__name__}"
 
 

@@ -43,7 +43,9 @@ class NotificationViewSet(ReadOnlyBaseViewSet):
     http_method_names = ["get", "head", "options", "post"]
 
     @extend_schema(
-        request=inline_serializer("MarkRead", {"ids": serializers.ListField(child=serializers.IntegerField(), required=False)}),
+        request=inline_serializer(
+            "MarkRead", {"ids": serializers.ListField(child=serializers.IntegerField(), required=False)}
+        ),
         responses=inline_serializer("MarkedRead", {"marked": serializers.IntegerField()}),
     )
     @action(detail=False, methods=["post"], url_path="mark-read", permission_classes=[IsAuthenticated])

@@ -20,7 +20,7 @@ def _kick_delivery() -> None:
 
     try:
         deliver_outbox.delay()
-    except Exception:  # noqa: BLE001 - a broker outage must never fail the user's request
+    except Exception:
         logger.warning("Broker unreachable: outbox delivery left to the periodic sweep.", exc_info=True)
 
 
@@ -80,7 +80,7 @@ def outbox_deliver_pending(*, batch_size: int = 100) -> int:
             try:
                 with transaction.atomic():
                     _notify(event)
-            except Exception as exc:  # noqa: BLE001 - one bad event must not block the others
+            except Exception as exc:
                 event.attempts += 1
                 event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 if event.attempts >= MAX_ATTEMPTS:

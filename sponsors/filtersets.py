@@ -21,4 +21,6 @@ class ProgramFilterSet(BaseFilterSet):
         fields = ["q", "phase", "therapeutic_area", "updated_after"]
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value) | Q(therapeutic_area__icontains=value))
+        return queryset.filter(
+            Q(code__icontains=value) | Q(name__icontains=value) | Q(therapeutic_area__icontains=value)
+        )

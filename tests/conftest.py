@@ -13,6 +13,7 @@ from accounts.services import api_token_create
 from tests.factories import ProgramFactory, SponsorFactory, UserFactory, VendorFactory
 
 PASSWORD = "correct-horse-battery"
+pytest_plugins = ["tests.browser"]  # browser and page fixtures
 
 
 class Personas:
@@ -38,7 +39,14 @@ def personas(db):
     return p
 
 
-PERSONA_NAMES = ["sponsor_a_admin", "sponsor_a_viewer", "sponsor_b_admin", "vendor_x_admin", "vendor_x_viewer", "vendor_y_admin"]
+PERSONA_NAMES = [
+    "sponsor_a_admin",
+    "sponsor_a_viewer",
+    "sponsor_b_admin",
+    "vendor_x_admin",
+    "vendor_x_viewer",
+    "vendor_y_admin",
+]
 
 
 @pytest.fixture

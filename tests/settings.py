@@ -1,11 +1,14 @@
 """Test settings: the real settings, plus what only tests need (a fixed secret, fast hashing)."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-for-production")
 os.environ.setdefault("DEBUG", "false")
+# Tests keep their SQLite file and filesystem broker apart from a running `make run`.
+os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
-from cro_cmo.settings import *  # noqa: E402, F403
+from cro_cmo.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # live_server serves static through finders, which cannot resolve manifest names.

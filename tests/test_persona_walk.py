@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def leaks_in_api(api_router, client, user) -> list[str]:
     """Every way the routes of ``api_router`` disagree with ``for_user`` for ``user``."""
     problems = []
-    for prefix, viewset, basename in api_router.registry:
+    for prefix, viewset, _basename in api_router.registry:
         model = viewset.queryset.model
         allowed = set(model.objects.for_user(user).values_list("pk", flat=True))
         listed, url = set(), f"/api/v1/{prefix}/?page_size=500"
@@ -87,7 +87,9 @@ def test_sponsor_data_stays_private(personas, api_client_for):
     """The rule itself, not only its consistency: B never sees A's programme, vendors see none."""
     assert api_client_for(personas.sponsor_b_admin).get(f"/api/v1/programs/{personas.program_a.pk}/").status_code == 404
     assert api_client_for(personas.vendor_x_admin).get(f"/api/v1/programs/{personas.program_a.pk}/").status_code == 404
-    assert api_client_for(personas.sponsor_a_viewer).get(f"/api/v1/programs/{personas.program_a.pk}/").status_code == 200
+    assert (
+        api_client_for(personas.sponsor_a_viewer).get(f"/api/v1/programs/{personas.program_a.pk}/").status_code == 200
+    )
 
 
 def test_anonymous_gets_nothing(personas):

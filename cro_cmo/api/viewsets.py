@@ -4,7 +4,6 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.response import Response
 
 from audit.context import audit_context
 from audit.models import HistoryEntry

@@ -39,7 +39,7 @@ def field_label(obj_or_meta, name):
     meta = getattr(obj_or_meta, "_meta", obj_or_meta)
     try:
         return meta.get_field(name).verbose_name.capitalize()
-    except Exception:  # noqa: BLE001 - a property, not a field
+    except Exception:
         return name.replace("_", " ").capitalize()
 
 
@@ -48,7 +48,7 @@ def field_value(obj, name):
     """A field's display value: choice labels, money without trailing noise, blanks as an em dash."""
     try:
         field = obj._meta.get_field(name)
-    except Exception:  # noqa: BLE001
+    except Exception:
         value = getattr(obj, name, None)
     else:
         if getattr(field, "choices", None) and not isinstance(field, models.ForeignKey):
@@ -70,7 +70,7 @@ def history_panel(obj, limit=50):
         for name, (old, new) in entry.changes.items():
             try:
                 label = meta.get_field(name).verbose_name.capitalize()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 label = name
             changes.append((label, old, new))
         rows.append((entry, changes))
