@@ -7,12 +7,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.lockout import LOCKED_OUT
 from accounts.models import User
 from accounts.services import api_token_create
 from cro_cmo.api.viewsets import ReadOnlyBaseViewSet
 
 BAD_CREDENTIALS = "Unable to sign in with this e-mail and password."
-LOCKED_OUT = "Too many failed sign-in attempts for this account: try again in 30 minutes or reset your password."
 
 
 class TokenRequestSerializer(serializers.Serializer):

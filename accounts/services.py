@@ -23,10 +23,14 @@ INVITE_INVALID = "This invitation link is invalid, expired or already used. Ask 
 ALREADY_MEMBER = "This person already has an account."
 
 
+# Slugs that name pages under /vendors/ rather than a vendor.
+RESERVED_SLUGS = {"compare", "sites", "offerings", "certificates", "catalogue", "new", "api"}
+
+
 def unique_slug(model, name: str) -> str:
     base = slugify(name)[:180] or "organisation"
     slug, n = base, 2
-    while model.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or model.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
     return slug
 

@@ -68,6 +68,7 @@ def env_url(name: str, schemes: set[str]) -> str | None:
         raise ImproperlyConfigured(
             f"{name} must be a URL with a scheme among {sorted(schemes)}; got {parts.scheme or 'no scheme'!r}."
         )
-    if parts.scheme != "sqlite" and not parts.hostname:
-        raise ImproperlyConfigured(f"{name} names no host.")
+    # postgres:///dbname (a Unix socket) is valid; a URL with neither host nor path is not.
+    if parts.scheme != "sqlite" and not parts.hostname and parts.path in ("", "/"):
+        raise ImproperlyConfigured(f"{name} names no host or database.")
     return value

@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.models import CHANGE, VIEW
-from cro_cmo.services import object_save
+from cro_cmo.services import object_delete, object_save
 
 
 class ObjectMixin(LoginRequiredMixin):
@@ -95,6 +95,7 @@ class ObjectEditView(ObjectMixin, TemplateView):
     owner_field: str | None = None
     lookup_field = "pk"
     template_suffix = "_edit"
+    save_service = staticmethod(object_save)
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not request.user.can_act:
@@ -119,7 +120,7 @@ class ObjectEditView(ObjectMixin, TemplateView):
             kwargs.update(data=self.request.POST, files=self.request.FILES)
         form = self.form_class(**kwargs)
         if hasattr(form, "limit_choices"):
-            form.limit_choices(self.request.user)
+            form.limit_choices(self.request.user, instance)
         return form
 
     def get(self, request, *args, **kwargs):
@@ -137,7 +138,7 @@ class ObjectEditView(ObjectMixin, TemplateView):
                 if name in {f.name for f in self.model._meta.many_to_many}
             }
             try:
-                obj = object_save(actor=request.user, instance=obj, m2m=m2m)
+                obj = self.save_service(actor=request.user, instance=obj, m2m=m2m)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -147,3 +148,36 @@ class ObjectEditView(ObjectMixin, TemplateView):
 
     def get_success_url(self, obj):
         return obj.get_absolute_url()
+
+
+class ObjectDeleteView(ObjectMixin, TemplateView):
+    """Confirm, then delete through ``delete_service``; out of reach → 404, viewers → 403."""
+
+    lookup_field = "pk"
+    template_suffix = "_delete"
+    delete_service = staticmethod(object_delete)
+
+    def get_template_names(self):
+        return ["generic/object_delete.html"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.can_act:
+            raise PermissionDenied(VIEWER_READ_ONLY)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_object(self):
+        return get_object_or_404(self.restricted_queryset(CHANGE), **{self.lookup_field: self.kwargs[self.lookup_field]})
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(object=self.get_object()))
+
+    def post(self, request, *args, **kwargs):
+        obj = self.get_object()
+        success_url = self.get_success_url(obj)
+        label = f"{self.model._meta.verbose_name.capitalize()} “{obj}”"
+        self.delete_service(actor=request.user, instance=obj, reason=request.POST.get("reason", ""))
+        messages.success(request, f"{label} deleted.")
+        return redirect(success_url)
+
+    def get_success_url(self, obj):
+        return "/"

@@ -13,12 +13,12 @@ CURRENCY_CHOICES = [(code, code) for code in CURRENCY_CODES]
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 currency code, e.g. EUR.")
 
 
-def money_field(**kwargs) -> models.DecimalField:
+def money_field(verbose_name=None, **kwargs) -> models.DecimalField:
     """An amount: 16 digits, 2 decimals, never negative unless the caller says otherwise."""
     kwargs.setdefault("max_digits", 16)
     kwargs.setdefault("decimal_places", 2)
     kwargs.setdefault("validators", [MinValueValidator(Decimal("0"))])
-    return models.DecimalField(**kwargs)
+    return models.DecimalField(verbose_name, **kwargs)
 
 
 def currency_field(**kwargs) -> models.CharField:

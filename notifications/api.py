@@ -12,11 +12,11 @@ from notifications.services import notifications_mark_read
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    event_type = serializers.CharField(source="event.event_type")
-    title = serializers.CharField(source="event.title")
-    body = serializers.CharField(source="event.body")
-    url = serializers.CharField(source="event.url")
-    payload = serializers.JSONField(source="event.payload")
+    event_type = serializers.CharField(source="event.event_type", read_only=True)
+    title = serializers.CharField(source="event.title", read_only=True)
+    body = serializers.CharField(source="event.body", read_only=True)
+    url = serializers.CharField(source="event.url", read_only=True)
+    payload = serializers.JSONField(source="event.payload", read_only=True)
 
     class Meta:
         model = Notification
@@ -40,7 +40,6 @@ class NotificationViewSet(ReadOnlyBaseViewSet):
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilterSet
     ordering_fields = ["created", "updated"]
-    http_method_names = ["get", "head", "options", "post"]
 
     @extend_schema(
         request=inline_serializer(

@@ -3,6 +3,7 @@
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -12,6 +13,7 @@ from notifications.models import EventStatus, Notification, OutboxEvent
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
 
 
 def _kick_delivery() -> None:
@@ -53,47 +55,59 @@ def event_recipients(event: OutboxEvent):
 
 
 def _notify(event: OutboxEvent) -> None:
-    """Create the in-app notifications (idempotent) and e-mail those not yet e-mailed."""
+    """Create the in-app notifications (idempotent), then e-mail each recipient not yet e-mailed.
+
+    Each e-mail is recorded as sent right after it leaves (autocommit, no enclosing transaction), so
+    a failure part-way through never makes the retry e-mail anyone twice.
+    """
     Notification.objects.bulk_create(
         [Notification(event=event, user=user) for user in event_recipients(event)], ignore_conflicts=True
     )
     for note in event.notifications.filter(emailed_at__isnull=True).select_related("user"):
-        body = f"{event.body}\n\n{event.url}".strip() if event.url else event.body
+        body = f"{event.body}\n\n{settings.SITE_URL}{event.url}".strip() if event.url else event.body
         send_mail(event.title, body or event.title, None, [note.user.email])
         Notification.objects.filter(pk=note.pk).update(emailed_at=timezone.now())
+
+
+def _claim_due(batch_size: int) -> list[OutboxEvent]:
+    """Lease a batch of due events: ``FOR UPDATE SKIP LOCKED`` then push ``next_attempt_at`` past the lease.
+
+    Two workers never take the same event; an event whose worker dies is retried when its lease ends.
+    """
+    with transaction.atomic():
+        due = list(
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=EventStatus.PENDING, next_attempt_at__lte=timezone.now())
+            .order_by("id")[:batch_size]
+        )
+        OutboxEvent.objects.filter(pk__in=[e.pk for e in due]).update(next_attempt_at=timezone.now() + LEASE)
+    return due
 
 
 def outbox_deliver_pending(*, batch_size: int = 100) -> int:
     """Deliver due pending events; return how many were delivered.
 
-    1. Claim a batch with ``SELECT … FOR UPDATE SKIP LOCKED`` so two workers never take the same row.
-    2. Deliver each; on failure, back off exponentially and keep it pending, or give up after MAX_ATTEMPTS.
+    1. Lease a batch (see ``_claim_due``).
+    2. Deliver each; on failure back off exponentially and keep it pending, or give up after MAX_ATTEMPTS.
     """
     delivered = 0
-    with transaction.atomic():
-        due = (
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(status=EventStatus.PENDING, next_attempt_at__lte=timezone.now())
-            .order_by("id")[:batch_size]
-        )
-        for event in due:
-            try:
-                with transaction.atomic():
-                    _notify(event)
-            except Exception as exc:
-                event.attempts += 1
-                event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if event.attempts >= MAX_ATTEMPTS:
-                    event.status = EventStatus.FAILED
-                event.next_attempt_at = timezone.now() + timedelta(seconds=30 * 2**event.attempts)
-                event.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-                logger.exception("Delivery of outbox event %s failed", event.pk)
-                continue
-            event.status = EventStatus.DELIVERED
-            event.delivered_at = timezone.now()
+    for event in _claim_due(batch_size):
+        try:
+            _notify(event)
+        except Exception as exc:  # noqa: BLE001 - one bad event must not block the others
             event.attempts += 1
-            event.save(update_fields=["status", "delivered_at", "attempts"])
-            delivered += 1
+            event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if event.attempts >= MAX_ATTEMPTS:
+                event.status = EventStatus.FAILED
+            event.next_attempt_at = timezone.now() + timedelta(seconds=30 * 2**event.attempts)
+            event.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            logger.exception("Delivery of outbox event %s failed", event.pk)
+            continue
+        event.status = EventStatus.DELIVERED
+        event.delivered_at = timezone.now()
+        event.attempts += 1
+        event.save(update_fields=["status", "delivered_at", "attempts"])
+        delivered += 1
     return delivered
 
 

@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from notifications.models import Notification
@@ -17,6 +18,11 @@ def notification_list(request):
 @login_required
 @require_POST
 def notification_mark_read(request):
-    ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+    raw_ids = request.POST.getlist("id")
+    # No ids means "all"; ids that are all garbage mean "none", never "all".
+    ids = [int(i) for i in raw_ids if i.isdigit()] if raw_ids else None
     notifications_mark_read(user=request.user, ids=ids)
-    return redirect(request.POST.get("next") or "notifications")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = "notifications"
+    return redirect(target)

@@ -12,6 +12,8 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
     Owner fields (the vendor or sponsor) come from the view's ``owner_fields`` context, never the body.
     """
 
+    save_service = staticmethod(object_save)
+
     def _m2m_names(self):
         return {f.name for f in self.Meta.model._meta.many_to_many}
 
@@ -35,7 +37,7 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
 
     def _save(self, validated_data):
         m2m = {k: v for k, v in validated_data.items() if k in self._m2m_names()}
-        return object_save(actor=self.context["request"].user, instance=self._validated_instance, m2m=m2m)
+        return self.save_service(actor=self.context["request"].user, instance=self._validated_instance, m2m=m2m)
 
     def create(self, validated_data):
         return self._save(validated_data)

@@ -4,14 +4,27 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import TokenView, UserViewSet
 from notifications.api import NotificationViewSet
 from sponsors.api import ProgramViewSet, SponsorViewSet
-from vendors.api import VendorViewSet
+from vendors.api import (
+    CapabilityViewSet,
+    CertificationViewSet,
+    OfferingViewSet,
+    ServiceCategoryViewSet,
+    SiteViewSet,
+    VendorViewSet,
+)
 
+app_name = "api"
 router = DefaultRouter()
 router.register("users", UserViewSet)
 router.register("notifications", NotificationViewSet)
 router.register("sponsors", SponsorViewSet)
 router.register("programs", ProgramViewSet)
 router.register("vendors", VendorViewSet)
+router.register("sites", SiteViewSet)
+router.register("service-categories", ServiceCategoryViewSet)
+router.register("capabilities", CapabilityViewSet)
+router.register("offerings", OfferingViewSet)
+router.register("certifications", CertificationViewSet)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

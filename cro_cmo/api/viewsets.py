@@ -11,7 +11,7 @@ from audit.serializers import HistoryEntrySerializer
 from cro_cmo.models import CHANGE, VIEW
 
 
-class BaseViewSet(viewsets.ModelViewSet):
+class ScopedViewSetMixin:
     """Applies ``for_user`` before any lookup (out of reach → 404) and sets owners server-side.
 
     Subclasses declare ``queryset``, ``serializer_class``, ``filterset_class`` and, for records a
@@ -68,5 +68,9 @@ class HistoryActionMixin:
         return self.get_paginated_response(serializer.data)
 
 
-class ReadOnlyBaseViewSet(BaseViewSet):
-    http_method_names = ["get", "head", "options"]
+class BaseViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
+    """Read and write a model's rows within the caller's reach."""
+
+
+class ReadOnlyBaseViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """List and retrieve only (extra ``@action`` routes may still write through services)."""

@@ -10,11 +10,14 @@ from vendors import demo as vendors_demo
 class Command(BaseCommand):
     help = "Create or refresh the demo data (idempotent). Demo users sign in with 'demo-password'."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--vendors", type=int, default=60, help="Generated vendors besides the hand-made ones.")
+
     @transaction.atomic
     def handle(self, *args, **options):
         with audit_context(reason="Demo data"):
             sponsors = sponsors_demo.seed()
-            vendors = vendors_demo.seed()
+            vendors = vendors_demo.seed(generated=options["vendors"])
             users = accounts_demo.seed(sponsors, vendors)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(sponsors)} sponsors, {len(vendors)} vendors, {len(users)} users "

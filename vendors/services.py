@@ -1,0 +1,78 @@
+"""Writes of the vendor directory: profile, sites, offerings, certificates, search index, verification."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from audit.context import audit_context
+from cro_cmo.services import object_delete, object_save
+from vendors.models import ServiceOffering, Site, Vendor
+
+SEARCH_CONFIG = "english"
+
+
+def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
+    """Rebuild the search text (and on PostgreSQL the weighted search vector) of some or all vendors.
+
+    Set-based: three reads and one bulk write whatever the number of vendors.
+    1. Collect category and capability names (tags) and offering/site descriptions (text) per vendor.
+    2. Store them on the vendors in batches.
+    3. On PostgreSQL, recompute ``search_vector`` = name (A) + tags (B) + description and text (C) in one UPDATE.
+    """
+    vendors = Vendor.objects.all() if vendor_ids is None else Vendor.objects.filter(pk__in=list(vendor_ids))
+    ids = list(vendors.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    tags, text = defaultdict(set), defaultdict(list)
+    active = ServiceOffering.objects.filter(vendor_id__in=ids, is_active=True)
+    for vendor_id, category, description in active.values_list("vendor_id", "category__name", "description"):
+        tags[vendor_id].add(category)
+        if description:
+            text[vendor_id].append(description)
+    through = ServiceOffering.capabilities.through.objects.filter(serviceoffering__in=active)
+    for vendor_id, capability in through.values_list("serviceoffering__vendor_id", "capability__name"):
+        tags[vendor_id].add(capability)
+    for vendor_id, city, activities in Site.objects.filter(vendor_id__in=ids).values_list("vendor_id", "city", "activities"):
+        text[vendor_id].append(f"{city} {activities}".strip())
+    rows = [Vendor(pk=pk, search_tags=" · ".join(sorted(tags[pk])), search_text="\n".join(text[pk])) for pk in ids]
+    Vendor.objects.bulk_update(rows, ["search_tags", "search_text"], batch_size=1000)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE vendors_vendor SET search_vector =
+                    setweight(to_tsvector(%(config)s, coalesce(name, '')), 'A')
+                    || setweight(to_tsvector(%(config)s, coalesce(search_tags, '')), 'B')
+                    || setweight(to_tsvector(%(config)s, coalesce(description, '') || ' ' || coalesce(search_text, '')), 'C')
+                WHERE id = ANY(%(ids)s)
+                """,
+                {"config": SEARCH_CONFIG, "ids": ids},
+            )
+    return len(ids)
+
+
+@transaction.atomic
+def vendor_record_save(*, actor, instance: models.Model, m2m: dict | None = None, reason: str = "") -> models.Model:
+    """Save a vendor profile, site, offering or certificate, then refresh that vendor's search entry."""
+    object_save(actor=actor, instance=instance, m2m=m2m, reason=reason)
+    vendor_id = instance.pk if isinstance(instance, Vendor) else instance.vendor_id
+    vendor_search_refresh([vendor_id])
+    return instance
+
+
+@transaction.atomic
+def vendor_record_delete(*, actor, instance: models.Model, reason: str = "") -> None:
+    vendor_id = instance.vendor_id
+    object_delete(actor=actor, instance=instance, reason=reason)
+    vendor_search_refresh([vendor_id])
+
+
+@transaction.atomic
+def vendor_verify(*, actor, vendor: Vendor, verified: bool = True) -> Vendor:
+    """Platform staff vouch for a vendor (or withdraw it): the badge on profile and directory."""
+    with audit_context(actor=actor, reason="Verified by platform staff" if verified else "Verification withdrawn"):
+        vendor.verified_at = timezone.now() if verified else None
+        vendor.save(update_fields=["verified_at", "updated"])
+    return vendor
