@@ -166,7 +166,9 @@ class ObjectDeleteView(ObjectMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_object(self):
-        return get_object_or_404(self.restricted_queryset(CHANGE), **{self.lookup_field: self.kwargs[self.lookup_field]})
+        return get_object_or_404(
+            self.restricted_queryset(CHANGE), **{self.lookup_field: self.kwargs[self.lookup_field]}
+        )
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(object=self.get_object()))

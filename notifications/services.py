@@ -94,7 +94,7 @@ def outbox_deliver_pending(*, batch_size: int = 100) -> int:
     for event in _claim_due(batch_size):
         try:
             _notify(event)
-        except Exception as exc:  # noqa: BLE001 - one bad event must not block the others
+        except Exception as exc:
             event.attempts += 1
             event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if event.attempts >= MAX_ATTEMPTS:

@@ -23,6 +23,8 @@ def notification_mark_read(request):
     ids = [int(i) for i in raw_ids if i.isdigit()] if raw_ids else None
     notifications_mark_read(user=request.user, ids=ids)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = "notifications"
     return redirect(target)

@@ -18,3 +18,6 @@ MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 # Serve static files from the finders (no collectstatic needed before tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Failures should show what failed, not every log line of axes and Django's request logger.
+LOGGING["root"]["level"] = "ERROR"  # noqa: F405
+LOGGING["loggers"].update({"axes": {"level": "ERROR"}, "django.request": {"level": "ERROR"}})  # noqa: F405

@@ -252,12 +252,6 @@ def test_repeated_wrong_passwords_lock_the_login_form(client, personas):
     assert logged_in_user_id(client) is None
 
 
-@pytest.mark.xfail(
-    reason="BUG: axes records browser failures under username None (AXES_USERNAME_FORM_FIELD defaults to "
-    "USERNAME_FIELD 'email' but the form/credentials key is 'username'), so the lock never applies to the "
-    "correct password",
-    strict=True,
-)
 def test_locked_out_account_cannot_sign_in_even_with_the_correct_password(client, personas):
     for attempt in range(6):
         post_login(client, "a-admin@a.test", f"wrong-{attempt}")
@@ -267,11 +261,6 @@ def test_locked_out_account_cannot_sign_in_even_with_the_correct_password(client
     assert logged_in_user_id(client) is None
 
 
-@pytest.mark.xfail(
-    reason="BUG: axes keys failures on the e-mail exactly as typed (here: not at all, see above); "
-    "changing its case must not buy an attacker five more guesses",
-    strict=True,
-)
 def test_lock_out_counts_failures_whatever_the_case_of_the_email(client, personas):
     for email in ["a-admin@a.test", "A-admin@a.test", "a-ADMIN@a.test", "A-ADMIN@A.TEST", "a-admin@A.test"]:
         post_login(client, email, "wrong")
@@ -280,11 +269,6 @@ def test_lock_out_counts_failures_whatever_the_case_of_the_email(client, persona
     assert logged_in_user_id(client) is None
 
 
-@pytest.mark.xfail(
-    reason="BUG: axes records failures under username None, so failures are counted per IP address, and "
-    "wrong passwords on one account lock every other account signing in from that address",
-    strict=True,
-)
 def test_lock_out_is_per_account_not_per_address(client, personas):
     for attempt in range(6):
         post_login(client, "a-admin@a.test", f"wrong-{attempt}")
@@ -293,11 +277,6 @@ def test_lock_out_is_per_account_not_per_address(client, personas):
     assert LOCKED_OUT_PAGE not in response.content.decode()
 
 
-@pytest.mark.xfail(
-    reason="BUG: AXES_RESET_ON_SUCCESS resets attempts recorded under the e-mail, but failures are recorded "
-    "under username None, so a successful login never clears them",
-    strict=True,
-)
 def test_successful_login_before_the_limit_resets_the_failure_count(client, personas):
     for attempt in range(4):
         post_login(client, "a-admin@a.test", f"wrong-{attempt}")
@@ -390,11 +369,6 @@ def test_token_lock_out_after_repeated_failures_even_for_the_correct_password(pe
     assert not ApiToken.objects.exists()
 
 
-@pytest.mark.xfail(
-    reason="BUG: the failure that reaches the limit gets axes' HTML lock-out page (text/html), not JSON: "
-    "AxesMiddleware replaces TokenView's JSON response because request.axes_locked_out is set",
-    strict=True,
-)
 def test_token_failure_that_reaches_the_limit_answers_json(personas):
     client = APIClient()
     for attempt in range(4):
@@ -405,11 +379,6 @@ def test_token_failure_that_reaches_the_limit_answers_json(personas):
     assert response.json() == {"detail": LOCKED_OUT}
 
 
-@pytest.mark.xfail(
-    reason="BUG: axes records failures under username None, so API failures on one account lock every "
-    "account from the same address",
-    strict=True,
-)
 def test_token_lock_out_is_per_account(personas):
     client = APIClient()
     for attempt in range(6):

@@ -243,11 +243,6 @@ def test_browser_edit_records_history_and_detail_page_shows_it(personas, browser
     assert personas.sponsor_a_admin.full_name in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the DRF router's URL names (program-detail, program-list, vendor-list) shadow the browser's, "
-    "so Program.get_absolute_url() and the post-save redirect point at /api/v1/programs/<pk>/",
-)
 def test_browser_edit_redirects_to_the_programme_page(personas, browser_client_for):
     program = ProgramFactory(sponsor=personas.sponsor_a, code="BR-3", name="Old")
     client = browser_client_for(personas.sponsor_a_admin)

@@ -298,11 +298,6 @@ def test_api_docs_csp_forbids_inline_script(client):
     assert "'unsafe-inline'" not in directives["script-src"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: drf-spectacular's swagger_ui.html has an inline <style> block, which our CSP "
-    "(style-src 'self', no nonce) blocks: the browser logs a violation on every /api/docs/ load",
-    strict=True,
-)
 def test_api_docs_have_no_inline_style(client):
     assert parse(client.get("/api/docs/")).style_blocks == 0
 

@@ -45,7 +45,10 @@ class VendorFilterSet(BaseFilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search")
     category = CodeMultipleChoiceFilter(
-        queryset=ServiceCategory.objects.all(), to_field_name="code", method="filter_category", label="Service category (code)"
+        queryset=ServiceCategory.objects.all(),
+        to_field_name="code",
+        method="filter_category",
+        label="Service category (code)",
     )
     capability = CodeMultipleChoiceFilter(
         queryset=Capability.objects.all(), to_field_name="slug", method="filter_capability", label="Capability (slug)"
@@ -99,11 +102,12 @@ class SiteFilterSet(VendorOwnedFilterSet):
 
 
 class OfferingFilterSet(VendorOwnedFilterSet):
-    category = django_filters.ModelMultipleChoiceFilter(
-        field_name="category", queryset=ServiceCategory.objects.all(), to_field_name="code"
+    # django-filter filters ``field_name=<to_field value>``: the field name must reach the code/slug itself.
+    category = CodeMultipleChoiceFilter(
+        field_name="category__code", queryset=ServiceCategory.objects.all(), to_field_name="code"
     )
-    capability = django_filters.ModelMultipleChoiceFilter(
-        field_name="capabilities", queryset=Capability.objects.all(), to_field_name="slug", distinct=True
+    capability = CodeMultipleChoiceFilter(
+        field_name="capabilities__slug", queryset=Capability.objects.all(), to_field_name="slug", distinct=True
     )
     is_active = django_filters.BooleanFilter()
 
@@ -134,7 +138,9 @@ class CategoryFilterSet(django_filters.FilterSet):
 
 
 class CapabilityFilterSet(django_filters.FilterSet):
-    category = django_filters.ModelMultipleChoiceFilter(queryset=ServiceCategory.objects.all(), to_field_name="code")
+    category = CodeMultipleChoiceFilter(
+        field_name="category__code", queryset=ServiceCategory.objects.all(), to_field_name="code"
+    )
 
     class Meta:
         model = Capability

@@ -37,9 +37,9 @@ class OfferingForm(forms.ModelForm):
         vendor = instance.vendor if instance.vendor_id else user.vendor
         self.fields["category"].queryset = ServiceCategory.objects.filter(side__in=vendor.sides)
         self.fields["sites"].queryset = Site.objects.filter(vendor=vendor)
-        self.fields["capabilities"].queryset = Capability.objects.filter(category__side__in=vendor.sides).select_related(
-            "category"
-        )
+        self.fields["capabilities"].queryset = Capability.objects.filter(
+            category__side__in=vendor.sides
+        ).select_related("category")
         self.fields["capabilities"].label_from_instance = lambda c: f"{c.category.name}: {c.name}"
         self.fields["capabilities"].help_text = "Tick the capabilities of the chosen category."
 

@@ -43,7 +43,9 @@ class Vendor(HistoryMixin, BaseModel):
         null=True, blank=True, validators=[MinValueValidator(1800), MaxValueValidator(2100)]
     )
     headcount_band = models.CharField(max_length=16, choices=HeadcountBand.choices, blank=True)
-    verified_at = models.DateTimeField(null=True, blank=True, help_text="Set by platform staff after checking the vendor.")
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set by platform staff after checking the vendor."
+    )
     # Denormalised search text kept by vendors.services.vendor_search_refresh: category and capability
     # names (weight B) and offering/site descriptions (weight C). The SQLite fallback searches them;
     # PostgreSQL builds the weighted, GIN-indexed search_vector from name (A), tags (B) and text (C).
@@ -218,7 +220,9 @@ class ServiceOffering(HistoryMixin, BaseModel):
             raise ValidationError({"currency": "A price needs a currency."})
         if self.vendor_id and self.category_id and self.category.side not in self.vendor.sides:
             raise ValidationError(
-                {"category": f"A {self.vendor.get_kind_display()} cannot offer {self.category} ({self.category.get_side_display()})."}
+                {
+                    "category": f"A {self.vendor.get_kind_display()} cannot offer {self.category} ({self.category.get_side_display()})."
+                }
             )
 
     def clean_m2m(self, m2m: dict) -> None:

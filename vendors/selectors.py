@@ -60,11 +60,13 @@ def rank_by_relevance(queryset: QuerySet, q: str) -> QuerySet:
             score
             + Case(When(name__icontains=term, then=Value(3)), default=Value(0))
             + Case(When(search_tags__icontains=term, then=Value(2)), default=Value(0))
-            + Case(When(description__icontains=term, then=Value(1)), When(search_text__icontains=term, then=Value(1)), default=Value(0))
+            + Case(
+                When(description__icontains=term, then=Value(1)),
+                When(search_text__icontains=term, then=Value(1)),
+                default=Value(0),
+            )
         )
-    return queryset.annotate(
-        rank=ExpressionWrapper(score, output_field=IntegerField())
-    ).order_by("-rank", "name")
+    return queryset.annotate(rank=ExpressionWrapper(score, output_field=IntegerField())).order_by("-rank", "name")
 
 
 def _sorted(queryset: QuerySet, sort: str, q: str) -> QuerySet:
@@ -135,7 +137,8 @@ def _facet_counts(data: QueryDict, base: QuerySet) -> dict[str, list[FacetValue]
     kind_rows = others("kind").order_by().values("kind").annotate(n=Count("pk"))
     kind_counts = {r["kind"]: r["n"] for r in kind_rows}
     facets["kind"] = [
-        FacetValue(value, label, kind_counts.get(value, 0), value in selected["kind"]) for value, label in VendorKind.choices
+        FacetValue(value, label, kind_counts.get(value, 0), value in selected["kind"])
+        for value, label in VendorKind.choices
     ]
     return facets
 
@@ -154,14 +157,13 @@ def directory_search(*, user, data: QueryDict, page_number=1, page_size: int = 2
     sort = data.get("sort") or ("relevance" if q else "name")
     if sort not in SORTS:
         sort = "relevance" if q else "name"
-    if filterset.is_valid():
-        results = _sorted(filterset.qs, sort, q)
-    else:
-        results = base.none()
+    results = _sorted(filterset.qs, sort, q) if filterset.is_valid() else base.none()
     results = results.prefetch_related(
         Prefetch(
             "offerings",
-            queryset=ServiceOffering.objects.filter(is_active=True).select_related("category").order_by("category__position"),
+            queryset=ServiceOffering.objects.filter(is_active=True)
+            .select_related("category")
+            .order_by("category__position"),
             to_attr="active_offerings",
         ),
         Prefetch("certifications", queryset=Certification.objects.order_by("type", "-expires_on")),
@@ -182,9 +184,7 @@ def vendor_profile(*, vendor: Vendor, user) -> dict:
         .order_by("category__position")
     )
     visible = [o for o in offerings if o.is_active]
-    grouped = [
-        (label, [o for o in visible if o.category.side == side]) for side, label in Side.choices
-    ]
+    grouped = [(label, [o for o in visible if o.category.side == side]) for side, label in Side.choices]
     certifications = list(vendor.certifications.select_related("site").order_by("type", "-expires_on"))
     return {
         "offerings": offerings,
@@ -219,11 +219,17 @@ def comparison_rows(profiles: list[dict]) -> list[tuple[str, list[str]]]:
             cells.append(", ".join(c.name for c in offering.capabilities.all()) or "Offered")
             lead.append(f"{offering.lead_time_weeks} weeks" if offering.lead_time_weeks else "—")
             if offering.price_min is not None:
-                price.append(f"{offering.currency} {offering.price_min:,.0f}–{offering.price_max or offering.price_min:,.0f}")
+                price.append(
+                    f"{offering.currency} {offering.price_min:,.0f}–{offering.price_max or offering.price_min:,.0f}"
+                )
             else:
                 price.append("On request")
         if any(cell != "—" for cell in cells):
-            rows += [(category.name, cells), (f"{category.name}: lead time", lead), (f"{category.name}: indicative price", price)]
+            rows += [
+                (category.name, cells),
+                (f"{category.name}: lead time", lead),
+                (f"{category.name}: indicative price", price),
+            ]
     rows.append(("Sites", ["; ".join(f"{s.city} ({s.country.code})" for s in p["sites"]) or "—" for p in profiles]))
     rows.append((
         "Valid certificates",

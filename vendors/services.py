@@ -34,7 +34,9 @@ def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
     through = ServiceOffering.capabilities.through.objects.filter(serviceoffering__in=active)
     for vendor_id, capability in through.values_list("serviceoffering__vendor_id", "capability__name"):
         tags[vendor_id].add(capability)
-    for vendor_id, city, activities in Site.objects.filter(vendor_id__in=ids).values_list("vendor_id", "city", "activities"):
+    for vendor_id, city, activities in Site.objects.filter(vendor_id__in=ids).values_list(
+        "vendor_id", "city", "activities"
+    ):
         text[vendor_id].append(f"{city} {activities}".strip())
     rows = [Vendor(pk=pk, search_tags=" · ".join(sorted(tags[pk])), search_text="\n".join(text[pk])) for pk in ids]
     Vendor.objects.bulk_update(rows, ["search_tags", "search_text"], batch_size=1000)
@@ -65,6 +67,11 @@ def vendor_record_save(*, actor, instance: models.Model, m2m: dict | None = None
 @transaction.atomic
 def vendor_record_delete(*, actor, instance: models.Model, reason: str = "") -> None:
     vendor_id = instance.vendor_id
+    if isinstance(instance, Site):
+        # The cascade on the link table fires no m2m signal: detach first so each offering's history says so.
+        with audit_context(actor=actor, reason=reason):
+            for offering in instance.offerings.all():
+                offering.sites.remove(instance)
     object_delete(actor=actor, instance=instance, reason=reason)
     vendor_search_refresh([vendor_id])
 

@@ -1,17 +1,15 @@
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-
 from django.utils import timezone
 
 from cro_cmo.generic_views import ObjectDeleteView, ObjectDetailView, ObjectEditView
-
 from vendors.forms import CertificationForm, OfferingForm, SiteForm, VendorProfileForm
 from vendors.models import Certification, ServiceOffering, Site, Vendor
 from vendors.selectors import FACETS, SORTS, comparison_rows, directory_search, vendor_profile
 from vendors.services import vendor_record_delete, vendor_record_save
 
 COMPARE_MIN, COMPARE_MAX = 2, 4
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 FACET_LABELS = {
     "category": "Service category",
     "capability": "Capability",
@@ -20,10 +18,15 @@ FACET_LABELS = {
     "kind": "Vendor kind",
 }
 
+
 @login_required
 def directory(request):
     """The vendor directory: search, facets with live counts, sort, pagination; htmx swaps results only."""
-    result = directory_search(user=request.user, data=request.GET, page_number=request.GET.get("page"))
+    page_size = request.GET.get("page_size", "")
+    page_size = min(int(page_size), MAX_PAGE_SIZE) if page_size.isdigit() and int(page_size) > 0 else DEFAULT_PAGE_SIZE
+    result = directory_search(
+        user=request.user, data=request.GET, page_number=request.GET.get("page"), page_size=page_size
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -39,6 +42,7 @@ def directory(request):
     template = "vendors/_directory_results.html" if request.htmx else "vendors/directory.html"
     return render(request, template, context)
 
+
 class VendorDetailView(ObjectDetailView):
     queryset = Vendor.objects.all()
     lookup_field = "slug"
@@ -48,11 +52,13 @@ class VendorDetailView(ObjectDetailView):
         context.update(vendor_profile(vendor=context["object"], user=self.request.user))
         return context
 
+
 class VendorEditView(ObjectEditView):
     queryset = Vendor.objects.all()
     form_class = VendorProfileForm
     lookup_field = "slug"
     save_service = staticmethod(vendor_record_save)
+
 
 class VendorRecordMixin:
     """Sites, offerings and certificates: owned by the user's vendor, saved through vendor_record_save."""
@@ -64,35 +70,45 @@ class VendorRecordMixin:
     def get_success_url(self, obj):
         return obj.vendor.get_absolute_url()
 
+
 class SiteDetailView(ObjectDetailView):
     queryset = Site.objects.select_related("vendor")
+
 
 class SiteEditView(VendorRecordMixin, ObjectEditView):
     queryset = Site.objects.all()
     form_class = SiteForm
 
+
 class SiteDeleteView(VendorRecordMixin, ObjectDeleteView):
     queryset = Site.objects.all()
 
+
 class OfferingDetailView(ObjectDetailView):
     queryset = ServiceOffering.objects.select_related("vendor", "category").prefetch_related("capabilities", "sites")
+
 
 class OfferingEditView(VendorRecordMixin, ObjectEditView):
     queryset = ServiceOffering.objects.all()
     form_class = OfferingForm
 
+
 class OfferingDeleteView(VendorRecordMixin, ObjectDeleteView):
     queryset = ServiceOffering.objects.all()
 
+
 class CertificationDetailView(ObjectDetailView):
     queryset = Certification.objects.select_related("vendor", "site")
+
 
 class CertificationEditView(VendorRecordMixin, ObjectEditView):
     queryset = Certification.objects.all()
     form_class = CertificationForm
 
+
 class CertificationDeleteView(VendorRecordMixin, ObjectDeleteView):
     queryset = Certification.objects.all()
+
 
 @login_required
 def certificate_document(request, pk):
@@ -104,6 +120,7 @@ def certificate_document(request, pk):
         raise Http404("No document")
     return FileResponse(certification.document.open("rb"), content_type="application/pdf",
                         filename=f"{certification.vendor.slug}-{certification.type}.pdf")  # fmt: skip
+
 
 @login_required
 def compare(request):
@@ -119,11 +136,13 @@ def compare(request):
         vendors = vendors[:COMPARE_MAX]
     profiles = [vendor_profile(vendor=v, user=request.user) | {"vendor": v} for v in vendors]
 
-    return render(request, "vendors/compare.html", {"profiles": profiles, "rows": comparison_rows(profiles), "error": error})
+    return render(
+        request, "vendors/compare.html", {"profiles": profiles, "rows": comparison_rows(profiles), "error": error}
+    )
+
 
 @login_required
 def my_profile(request):
     if not request.user.is_vendor:
         return redirect("vendor-list")
     return redirect(request.user.vendor.get_absolute_url())
-

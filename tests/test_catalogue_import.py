@@ -1,0 +1,618 @@
+"""Vendor self-service bulk update of the service catalogue: CSV/XLSX → preview with row errors → apply all or nothing."""
+
+import csv
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import HistoryEntry
+from vendors.catalogue import COLUMNS, SESSION_KEY, catalogue_apply, catalogue_parse
+from vendors.models import Capability, ServiceCategory, ServiceOffering, Site
+
+pytestmark = pytest.mark.django_db
+
+IMPORT_URL = "/vendors/catalogue/"
+EXPORT_URL = "/vendors/catalogue/export/"
+HEADER = "category,capabilities,description,lead_time_weeks,price_min,price_max,currency,sites,active"
+
+
+@pytest.fixture
+def sites(personas):
+    """Two sites of vendor X and one of vendor Y."""
+    return {
+        "london": Site.objects.create(
+            vendor=personas.vendor_x, name="London Clinical Ops", city="London", country="GB"
+        ),
+        "berlin": Site.objects.create(vendor=personas.vendor_x, name="Berlin Office", city="Berlin", country="DE"),
+        "y_plant": Site.objects.create(vendor=personas.vendor_y, name="Y Plant", city="Basel", country="CH"),
+    }
+
+
+@pytest.fixture
+def existing(personas, sites):
+    """Vendor X already offers clinical trials (Phase I, Berlin)."""
+    offering = ServiceOffering.objects.create(
+        vendor=personas.vendor_x,
+        category=ServiceCategory.objects.get(code="clinical-trials"),
+        description="Early phase only.",
+        lead_time_weeks=10,
+    )
+    offering.capabilities.set([Capability.objects.get(slug="phase-i")])
+    offering.sites.set([sites["berlin"]])
+    return offering
+
+
+@pytest.fixture
+def vendor_client(browser_client_for, personas):
+    return browser_client_for(personas.vendor_x_admin)
+
+
+def client_for(user) -> Client:
+    """A separate browser for ``user`` (the ``client`` fixture is shared, and logging in again clears its session)."""
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def csv_file(text: str, name: str = "catalogue.csv", encoding: str = "utf-8") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode(encoding), content_type="text/csv")
+
+
+def xlsx_file(rows: list[list], name: str = "catalogue.xlsx") -> SimpleUploadedFile:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/vnd.ms-excel")
+
+
+def upload(client, file):
+    return client.post(IMPORT_URL, {"file": file})
+
+
+def apply(client):
+    return client.post(IMPORT_URL, {"action": "apply"})
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def offering_state(vendor) -> list[tuple]:
+    """Everything a catalogue import may change, comparable before and after."""
+    return [
+        (
+            o.category.code,
+            o.description,
+            o.lead_time_weeks,
+            o.price_min,
+            o.price_max,
+            o.currency,
+            o.is_active,
+            sorted(c.slug for c in o.capabilities.all()),
+            sorted(s.name for s in o.sites.all()),
+        )
+        for o in ServiceOffering.objects.filter(vendor=vendor).order_by("category__position")
+    ]
+
+
+def offering_history_count() -> int:
+    return HistoryEntry.objects.filter(content_type__model="serviceoffering").count()
+
+
+VALID_CSV = (
+    HEADER + "\n"
+    "clinical-trials,Phase III; site-monitoring,Phase II-III in Europe,12,100000,250000.50,eur,London Clinical Ops,yes\n"
+    'data-management,EDC build;Biostatistics,"EDC, stats",6,,,,London Clinical Ops; Berlin Office,\n'
+)
+
+
+# --- The happy path ------------------------------------------------------------------------------
+
+
+def test_valid_csv_preview_then_apply_creates_and_updates(personas, existing, sites, vendor_client):
+    before_history = offering_history_count()
+
+    response = upload(vendor_client, csv_file(VALID_CSV))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Apply 2 changes" in page
+    assert 'data-testid="catalogue-row-2"' in page and 'data-testid="catalogue-row-3"' in page
+    preview = response.context["preview"]
+    assert [row.action for row in preview.rows] == ["update", "create"]
+    assert [row.errors for row in preview.rows] == [[], []]
+    assert preview.rows[0].cleaned["capabilities"] == "phase-iii; site-monitoring"
+    # The preview writes nothing; the cleaned rows wait in the session.
+    assert ServiceOffering.objects.filter(vendor=personas.vendor_x).count() == 1
+    assert offering_history_count() == before_history
+    stored = vendor_client.session[SESSION_KEY]
+    assert stored["vendor_id"] == personas.vendor_x.pk
+    assert [row["number"] for row in stored["rows"]] == [2, 3]
+
+    response = apply(vendor_client)
+
+    assert response.status_code == 302
+    assert response["Location"] == personas.vendor_x.get_absolute_url()
+    assert SESSION_KEY not in vendor_client.session
+    trials = ServiceOffering.objects.get(vendor=personas.vendor_x, category__code="clinical-trials")
+    assert trials.pk == existing.pk
+    assert trials.description == "Phase II-III in Europe"
+    assert trials.lead_time_weeks == 12
+    assert (trials.price_min, trials.price_max, trials.currency) == (Decimal("100000"), Decimal("250000.50"), "EUR")
+    assert sorted(trials.capabilities.values_list("slug", flat=True)) == ["phase-iii", "site-monitoring"]
+    assert list(trials.sites.all()) == [sites["london"]]
+    data = ServiceOffering.objects.get(vendor=personas.vendor_x, category__code="data-management")
+    assert data.is_active and data.price_min is None and data.currency == ""
+    assert data.description == "EDC, stats"
+    assert sorted(data.capabilities.values_list("slug", flat=True)) == ["biostatistics", "edc-build"]
+    assert set(data.sites.all()) == {sites["london"], sites["berlin"]}
+    # History: who, why, what changed.
+    entries = HistoryEntry.objects.for_object(trials)
+    change = entries.filter(action="changed", changes__has_key="lead_time_weeks").get()
+    assert change.actor == personas.vendor_x_admin
+    assert change.reason == "Catalogue import"
+    assert change.changes["lead_time_weeks"] == [10, 12]
+    assert entries.filter(changes__has_key="capabilities", reason="Catalogue import").exists()
+    created = HistoryEntry.objects.for_object(data).get(action="created")
+    assert created.actor == personas.vendor_x_admin and created.reason == "Catalogue import"
+    # The success message is shown on the next page.
+    messages = messages_of(response)
+    assert messages == ["Catalogue imported: 2 offerings saved (1 created, 1 updated)."]
+
+
+def test_get_shows_the_upload_form_and_the_export_link(vendor_client):
+    response = vendor_client.get(IMPORT_URL)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'enctype="multipart/form-data"' in page
+    assert 'name="file"' in page
+    assert reverse("catalogue-export") in page
+    assert "style=" not in page.split("<main>", 1)[1]
+    assert "<script>" not in page and "<script " not in page.split("<main>", 1)[1]
+
+
+def test_semicolon_delimited_csv_with_bom_and_decimal_comma(personas, sites, vendor_client):
+    text = (
+        "Category;Capabilities;Price_Min;Price_Max;Currency;Lead time weeks\n"
+        'regulatory-affairs;"IND/CTA; ectd-publishing";1500,50;2000;GBP;4\n'
+    )
+    response = upload(vendor_client, SimpleUploadedFile("cat.csv", "\ufeff".encode() + text.encode()))
+
+    preview = response.context["preview"]
+    assert preview.is_valid, preview.error_messages()
+    apply(vendor_client)
+    offering = ServiceOffering.objects.get(vendor=personas.vendor_x, category__code="regulatory-affairs")
+    assert (offering.price_min, offering.price_max, offering.currency) == (Decimal("1500.50"), Decimal("2000"), "GBP")
+    assert offering.lead_time_weeks == 4
+    assert sorted(offering.capabilities.values_list("slug", flat=True)) == ["ectd-publishing", "ind-cta"]
+
+
+def test_excel_sep_line_names_the_delimiter(personas, vendor_client):
+    preview = upload(vendor_client, csv_file("sep=;\r\ncategory;lead_time_weeks\r\ndata-management;3\r\n")).context[
+        "preview"
+    ]
+
+    assert preview.is_valid, preview.error_messages()
+    assert [row.number for row in preview.rows] == [2]
+    assert preview.rows[0].instance.lead_time_weeks == 3
+
+
+def test_preview_of_an_update_names_the_changed_columns(personas, existing, vendor_client):
+    response = upload(
+        vendor_client,
+        csv_file("category,capabilities,description,lead_time_weeks\nclinical-trials,Phase I,Early phase only.,11\n"),
+    )
+
+    assert response.context["preview"].rows[0].changes == ["lead_time_weeks"]
+    assert "changes lead_time_weeks" in response.content.decode()
+
+
+def test_columns_left_out_keep_their_values(personas, existing, vendor_client):
+    upload(vendor_client, csv_file("category,lead_time_weeks\nclinical-trials,14\n"))
+    apply(vendor_client)
+
+    existing.refresh_from_db()
+    assert existing.lead_time_weeks == 14
+    assert existing.description == "Early phase only."
+    assert list(existing.capabilities.values_list("slug", flat=True)) == ["phase-i"]
+    assert existing.sites.count() == 1
+
+
+def test_xlsx_works_with_numeric_and_boolean_cells(personas, sites, vendor_client):
+    file = xlsx_file(
+        [
+            ["Category", "Capabilities", "Lead_Time_Weeks", "Price_Min", "Price_Max", "Currency", "Sites", "Active"],
+            ["clinical-trials", "Phase III;Oncology", 8, 1500.5, 90000, "USD", "Berlin Office", True],
+            [None, None, None, None, None, None, None, None],
+            ["project-management", "Vendor oversight", None, None, None, None, None, False],
+        ]
+    )
+    response = upload(vendor_client, file)
+
+    preview = response.context["preview"]
+    assert preview.is_valid, preview.error_messages()
+    assert [row.number for row in preview.rows] == [2, 4]
+    assert apply(vendor_client).status_code == 302
+    trials = ServiceOffering.objects.get(vendor=personas.vendor_x, category__code="clinical-trials")
+    assert (trials.lead_time_weeks, trials.price_min, trials.price_max) == (8, Decimal("1500.50"), Decimal("90000"))
+    assert sorted(trials.capabilities.values_list("slug", flat=True)) == ["oncology", "phase-iii"]
+    assert list(trials.sites.all()) == [sites["berlin"]]
+    pm = ServiceOffering.objects.get(vendor=personas.vendor_x, category__code="project-management")
+    assert pm.is_active is False
+
+
+def test_xlsx_row_errors_carry_the_spreadsheet_row_number(personas, vendor_client):
+    file = xlsx_file(
+        [
+            ["category", "lead_time_weeks"],
+            ["clinical-trials", 4],
+            [],
+            ["data-management", "two"],
+        ]
+    )
+    response = upload(vendor_client, file)
+
+    preview = response.context["preview"]
+    assert not preview.is_valid
+    assert [(row.number, row.errors) for row in preview.invalid_rows] == [
+        (4, [("lead_time_weeks", "“two” is not a whole number of weeks.")])
+    ]
+
+
+# --- One bad row: shown with row and column; nothing is saved -------------------------------------
+
+
+BAD_ROWS = [
+    pytest.param("clinical-trials,,,,200,100,EUR,,", "price_max", "reversed", id="reversed-price-range"),
+    pytest.param("cooking,,,,,,,,", "category", "Unknown category “cooking”", id="unknown-category"),
+    pytest.param(
+        "data-management,Tablets,,,,,,,", "capabilities", "Not capabilities of Data Management", id="foreign-capability"
+    ),
+    pytest.param("data-management,no-such-thing,,,,,,,", "capabilities", "Unknown capability", id="unknown-capability"),
+    pytest.param(
+        "data-management,,,,,,,Y Plant,", "sites", "Not sites of Vendor X: Y Plant", id="site-of-another-vendor"
+    ),
+    pytest.param("data-management,,,,,,,Atlantis,", "sites", "no site named “Atlantis”", id="unknown-site"),
+    pytest.param(
+        "finished-dosage-forms,,,,,,,,",
+        "category",
+        "A CRO cannot offer Finished Dosage Forms",
+        id="cmo-category-for-cro",
+    ),
+    pytest.param("data-management,,,soon,,,,,", "lead_time_weeks", "not a whole number", id="bad-lead-time"),
+    pytest.param("data-management,,,-3,,,,,", "lead_time_weeks", "not a whole number", id="negative-lead-time"),
+    pytest.param("data-management,,,999,,,,,", "lead_time_weeks", "less than or equal to 520", id="lead-time-too-long"),
+    pytest.param("data-management,,,,12k,,EUR,,", "price_min", "not a number", id="bad-price"),
+    pytest.param("data-management,,,,NaN,,EUR,,", "price_min", "not a number", id="nan-price"),
+    pytest.param("data-management,,,,-5,,EUR,,", "price_min", "greater than or equal to 0", id="negative-price"),
+    pytest.param("data-management,,,,1.234,,EUR,,", "price_min", "2 decimal places", id="too-many-decimals"),
+    pytest.param("data-management,,,,100,,,,", "currency", "needs a currency", id="price-without-currency"),
+    pytest.param("data-management,,,,100,,XYZ,,", "currency", "not a valid choice", id="unknown-currency"),
+    pytest.param("data-management,,,,,,,,maybe", "active", "not yes or no", id="bad-active"),
+    pytest.param("clinical-trials,,,,,,,,", "category", "already in row 2", id="duplicate-category"),
+    pytest.param(",Phase III,,,,,,,", "category", "Required", id="missing-category"),
+]
+
+
+@pytest.mark.parametrize(("bad_row", "column", "message"), BAD_ROWS)
+def test_one_bad_row_is_reported_and_nothing_is_applied(
+    personas, existing, sites, vendor_client, bad_row, column, message
+):
+    text = HEADER + "\nclinical-trials,Phase III,Good row,5,,,,,\n" + bad_row + "\n"
+    state, history = offering_state(personas.vendor_x), offering_history_count()
+
+    response = upload(vendor_client, csv_file(text))
+
+    assert response.status_code == 200
+    preview = response.context["preview"]
+    assert not preview.is_valid
+    assert preview.rows[0].errors == []
+    [bad] = preview.invalid_rows
+    assert bad.number == 3
+    assert any(error.column == column and message in error.message for error in bad.errors), bad.errors
+    page = response.content.decode()
+    assert "table-danger" in page and f"<strong>{column}</strong>" in page
+    assert "Apply" not in page
+    assert SESSION_KEY not in vendor_client.session
+
+    response = apply(vendor_client)
+
+    assert response.status_code == 302 and response["Location"] == IMPORT_URL
+    with pytest.raises(ValidationError):
+        catalogue_apply(actor=personas.vendor_x_admin, vendor=personas.vendor_x, preview=preview)
+    assert offering_state(personas.vendor_x) == state
+    assert offering_history_count() == history
+
+
+def test_all_errors_of_a_row_are_collected(personas, vendor_client):
+    text = HEADER + "\ndata-management,Tablets,,soon,300,200,EUR,Atlantis,maybe\n"
+    preview = upload(vendor_client, csv_file(text)).context["preview"]
+
+    columns = {error.column for error in preview.rows[0].errors}
+    assert columns == {"capabilities", "lead_time_weeks", "price_max", "sites", "active"}
+
+
+def test_data_changed_between_preview_and_apply_saves_nothing(personas, existing, sites, vendor_client):
+    """Apply re-validates inside its transaction: the first (still valid) row is not saved either."""
+    upload(vendor_client, csv_file(VALID_CSV))
+    sites["berlin"].delete()  # row 3 names it
+    state, history = offering_state(personas.vendor_x), offering_history_count()
+
+    response = apply(vendor_client)
+
+    assert response.status_code == 200
+    assert response.context["preview"].invalid_rows[0].number == 3
+    assert "no site named “Berlin Office”" in response.content.decode()
+    assert offering_state(personas.vendor_x) == state
+    assert ServiceOffering.objects.filter(vendor=personas.vendor_x).count() == 1
+    assert offering_history_count() == history
+    assert SESSION_KEY not in vendor_client.session
+
+
+def test_catalogue_apply_rechecks_inside_the_transaction(personas, existing, sites):
+    preview = catalogue_parse(vendor=personas.vendor_x, uploaded_file=csv_file(VALID_CSV))
+    assert preview.is_valid
+    sites["london"].delete()
+    state = offering_state(personas.vendor_x)
+
+    with pytest.raises(ValidationError) as info:
+        catalogue_apply(actor=personas.vendor_x_admin, vendor=personas.vendor_x, preview=preview)
+
+    assert "Row 2, sites" in " ".join(info.value.messages)
+    assert offering_state(personas.vendor_x) == state
+
+
+def test_catalogue_apply_checks_the_actor(personas):
+    preview = catalogue_parse(vendor=personas.vendor_x, uploaded_file=csv_file("category\ndata-management\n"))
+
+    for actor in (personas.vendor_x_viewer, personas.vendor_y_admin, personas.sponsor_a_admin):
+        with pytest.raises(PermissionDenied):
+            catalogue_apply(actor=actor, vendor=personas.vendor_x, preview=preview)
+    assert not ServiceOffering.objects.exists()
+
+
+def test_catalogue_apply_refuses_another_vendors_preview(personas, sites):
+    preview = catalogue_parse(vendor=personas.vendor_y, uploaded_file=csv_file("category\npackaging\n"))
+    assert preview.is_valid
+
+    with pytest.raises(ValidationError):
+        catalogue_apply(actor=personas.vendor_x_admin, vendor=personas.vendor_x, preview=preview)
+    assert not ServiceOffering.objects.exists()
+
+
+def test_apply_without_a_stored_preview_goes_back_to_upload(personas, vendor_client):
+    response = apply(vendor_client)
+
+    assert response.status_code == 302 and response["Location"] == IMPORT_URL
+    assert "no checked catalogue file" in " ".join(messages_of(response))
+
+
+def test_a_stored_preview_of_another_vendor_is_not_applied(personas):
+    y_client = client_for(personas.vendor_y_admin)
+    upload(y_client, csv_file("category\npackaging\n"))
+    stolen = y_client.session[SESSION_KEY]
+    x_client = client_for(personas.vendor_x_admin)
+    session = x_client.session
+    session[SESSION_KEY] = stolen
+    session.save()
+
+    response = apply(x_client)
+
+    assert response.status_code == 302 and response["Location"] == IMPORT_URL
+    assert not ServiceOffering.objects.exists()
+
+
+def test_a_new_upload_discards_the_pending_preview(personas, vendor_client):
+    upload(vendor_client, csv_file("category\ndata-management\n"))
+    assert SESSION_KEY in vendor_client.session
+    upload(vendor_client, csv_file("category\ncooking\n"))
+
+    assert SESSION_KEY not in vendor_client.session
+    assert apply(vendor_client)["Location"] == IMPORT_URL
+    assert not ServiceOffering.objects.exists()
+
+
+# --- File-level problems: a clear form error, never a 500 ----------------------------------------
+
+
+def _too_large() -> SimpleUploadedFile:
+    row = "data-management,,," + "x" * 1000 + ",,,,,\n"
+    return csv_file(HEADER + "\n" + row * 2200)
+
+
+def _fake_pdf(name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(
+        name, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", content_type="application/pdf"
+    )
+
+
+FILE_ERRORS = [
+    pytest.param(
+        lambda: csv_file("category,colour,price\nclinical-trials,red,1\n"),
+        "Unknown columns: colour, price",
+        id="unknown-columns",
+    ),
+    pytest.param(lambda: csv_file(""), "The submitted file is empty", id="empty-file"),
+    pytest.param(lambda: csv_file("\n\n  \n"), "The file is empty", id="blank-lines"),
+    pytest.param(lambda: csv_file(HEADER + "\n"), "no data rows", id="header-only"),
+    pytest.param(lambda: csv_file("description\nOnly text\n"), "no “category” column", id="no-category-column"),
+    pytest.param(lambda: csv_file("category,Category\nx,y\n"), "given twice: category", id="duplicate-column"),
+    pytest.param(lambda: csv_file(HEADER + "\n", name="catalogue.txt"), "not a CSV or XLSX file", id="txt"),
+    pytest.param(lambda: _fake_pdf("certificate.pdf"), "not a CSV or XLSX file", id="pdf"),
+    pytest.param(lambda: _fake_pdf("catalogue.csv"), "is a PDF document", id="pdf-named-csv"),
+    pytest.param(lambda: SimpleUploadedFile("old.xls", b"\xd0\xcf\x11\xe0"), "Save the Excel file as .xlsx", id="xls"),
+    pytest.param(
+        lambda: SimpleUploadedFile("broken.xlsx", b"not a zip at all"), "not a valid Excel workbook", id="broken-xlsx"
+    ),
+    pytest.param(
+        lambda: SimpleUploadedFile("broken.xlsx", b"PK\x03\x04garbage"), "not a valid Excel workbook", id="corrupt-zip"
+    ),
+    pytest.param(lambda: csv_file("category\nclinical-trials é\n", encoding="latin-1"), "not UTF-8", id="not-utf8"),
+    pytest.param(lambda: csv_file("category\n" + "clinical-trials\n" * 501), "more than 500 rows", id="too-many-rows"),
+    pytest.param(_too_large, "at most 2 MB", id="too-large"),
+]
+
+
+@pytest.mark.parametrize(("make_file", "message"), FILE_ERRORS)
+def test_unusable_files_get_a_clear_form_error(personas, vendor_client, make_file, message):
+    response = upload(vendor_client, make_file())
+
+    assert response.status_code == 200
+    assert response.context["preview"] is None
+    errors = response.context["form"].errors["file"]
+    assert any(message in error for error in errors), errors
+    assert "invalid-feedback" in response.content.decode()
+    assert SESSION_KEY not in vendor_client.session
+    assert not ServiceOffering.objects.exists()
+
+
+def test_upload_without_a_file_is_a_form_error(vendor_client):
+    response = vendor_client.post(IMPORT_URL, {})
+
+    assert response.status_code == 200
+    assert "file" in response.context["form"].errors
+
+
+def test_value_in_a_column_without_header_is_a_row_error(vendor_client):
+    preview = upload(vendor_client, csv_file("category,description\ndata-management,ok,stray\n")).context["preview"]
+
+    assert preview.rows[0].errors == [("", "A value in column 3 has no header: “stray”.")]
+
+
+# --- Who may import ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [IMPORT_URL, EXPORT_URL])
+def test_viewer_is_refused_with_403(personas, browser_client_for, url):
+    client = browser_client_for(personas.vendor_x_viewer)
+
+    response = client.get(url)
+
+    assert response.status_code == 403
+    assert "viewer" in response.content.decode()
+
+
+def test_viewer_cannot_post_an_upload_or_apply(personas, browser_client_for):
+    client = browser_client_for(personas.vendor_x_viewer)
+
+    assert upload(client, csv_file("category\ndata-management\n")).status_code == 403
+    assert apply(client).status_code == 403
+    assert not ServiceOffering.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["sponsor_a_admin", "sponsor_a_viewer"])
+@pytest.mark.parametrize("url", [IMPORT_URL, EXPORT_URL])
+def test_sponsors_get_404(personas, browser_client_for, persona, url):
+    client = browser_client_for(getattr(personas, persona))
+
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"file": csv_file("category\ndata-management\n")}).status_code in (404, 405)
+    assert not ServiceOffering.objects.exists()
+
+
+def test_platform_staff_without_a_vendor_get_404(personas, browser_client_for):
+    assert browser_client_for(personas.staff).get(IMPORT_URL).status_code == 404
+
+
+@pytest.mark.parametrize("url", [IMPORT_URL, EXPORT_URL])
+def test_anonymous_is_sent_to_login(client, url):
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_vendor_imports_into_its_own_catalogue_only(personas, sites, browser_client_for):
+    client = browser_client_for(personas.vendor_y_admin)
+    upload(client, csv_file("category,capabilities\npackaging,Vials\n"))
+    apply(client)
+
+    assert ServiceOffering.objects.get().vendor == personas.vendor_y
+    assert not ServiceOffering.objects.filter(vendor=personas.vendor_x).exists()
+
+
+# --- Export, and the round trip ------------------------------------------------------------------
+
+
+def test_export_is_a_csv_with_header_and_one_row_per_offering(personas, existing, sites, vendor_client):
+    ServiceOffering.objects.create(
+        vendor=personas.vendor_x,
+        category=ServiceCategory.objects.get(code="regulatory-affairs"),
+        description='=HYPERLINK("http://evil")',
+        price_min=Decimal("10.00"),
+        price_max=Decimal("20.00"),
+        currency="EUR",
+        is_active=False,
+    )
+    ServiceOffering.objects.create(vendor=personas.vendor_y, category=ServiceCategory.objects.get(code="packaging"))
+
+    response = vendor_client.get(EXPORT_URL)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == 'attachment; filename="vendor-x-catalogue.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == list(COLUMNS)
+    assert rows[1:] == [
+        ["clinical-trials", "Phase I", "Early phase only.", "10", "", "", "", "Berlin Office", "yes"],
+        ["regulatory-affairs", "", '\'=HYPERLINK("http://evil")', "", "10.00", "20.00", "EUR", "", "no"],
+    ]
+
+
+def test_reimporting_the_export_changes_nothing(personas, existing, sites, vendor_client):
+    upload(vendor_client, csv_file(VALID_CSV))
+    apply(vendor_client)
+    ServiceOffering.objects.create(
+        vendor=personas.vendor_x,
+        category=ServiceCategory.objects.get(code="regulatory-affairs"),
+        description="-- formula-looking text\nwith a second line",
+        is_active=False,
+    )
+    state, history = offering_state(personas.vendor_x), offering_history_count()
+    exported = vendor_client.get(EXPORT_URL).content
+
+    response = upload(vendor_client, SimpleUploadedFile("vendor-x-catalogue.csv", exported))
+
+    preview = response.context["preview"]
+    assert preview.is_valid, preview.error_messages()
+    assert [row.action for row in preview.rows] == ["update", "update", "update"]
+    assert [row.changes for row in preview.rows] == [[], [], []]
+    assert "no change" in response.content.decode()
+    response = apply(vendor_client)
+    assert response.status_code == 302
+    assert messages_of(response) == ["Catalogue imported: 3 offerings saved (0 created, 3 updated)."]
+    assert offering_state(personas.vendor_x) == state
+    assert offering_history_count() == history
+
+
+def test_export_of_an_empty_catalogue_is_a_header_only_template(personas, vendor_client):
+    response = vendor_client.get(EXPORT_URL)
+
+    assert response.content.decode("utf-8-sig").splitlines() == [",".join(COLUMNS)]
+
+
+# --- The directory sees the import at once -------------------------------------------------------
+
+
+def test_directory_lists_the_vendor_under_an_imported_capability(personas, vendor_client):
+    upload(vendor_client, csv_file("category,capabilities\nclinical-trials,Phase III\n"))
+    sponsor = client_for(personas.sponsor_a_admin)
+    assert "Vendor X" not in sponsor.get("/vendors/?capability=phase-iii").content.decode()
+
+    apply(vendor_client)
+
+    response = sponsor.get("/vendors/?capability=phase-iii")
+    assert response.status_code == 200
+    assert "Vendor X" in response.content.decode()
+    assert "Vendor Y" not in response.content.decode()

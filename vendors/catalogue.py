@@ -1,0 +1,731 @@
+"""Vendor self-service bulk update of the service catalogue from a CSV or XLSX file.
+
+Three steps, all through the same validation path:
+
+1. ``catalogue_parse`` reads the uploaded file (CSV, UTF-8 with or without BOM, ``,`` ``;`` or tab
+   delimited, or the first sheet of an XLSX workbook) into spreadsheet rows, then
+   ``catalogue_validate`` checks every row fully *without writing*: it builds the vendor's offering of
+   the row's category (existing → "update", else "create"), calls ``full_clean()`` and
+   ``clean_m2m()`` and collects every error with its row number (header = row 1) and column.
+2. The view stores the cleaned rows of a valid preview as JSON in the session (``session_data``).
+3. ``catalogue_apply`` re-validates those rows inside one transaction and saves each through
+   ``vendor_record_save``; any error rolls everything back.
+
+The views ``catalogue_import`` (upload → preview → apply) and ``catalogue_export`` (the current
+catalogue as a CSV, which is also the import template) live at the end of this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from cro_cmo.api.permissions import VIEWER_READ_ONLY
+from vendors.forms import CatalogueUploadForm
+from vendors.models import Capability, ServiceCategory, ServiceOffering, Site, Vendor
+from vendors.services import vendor_record_save
+
+COLUMNS = (
+    "category",
+    "capabilities",
+    "description",
+    "lead_time_weeks",
+    "price_min",
+    "price_max",
+    "currency",
+    "sites",
+    "active",
+)
+COLUMN_HELP = [
+    ("category", "Required. The service category code, e.g. clinical-trials or finished-dosage-forms."),
+    ("capabilities", "Capability names or codes of that category, separated by semicolons."),
+    ("description", "Free text."),
+    ("lead_time_weeks", "Typical lead time in whole weeks, or blank."),
+    ("price_min", "Indicative price from, e.g. 125000.00, or blank."),
+    ("price_max", "Indicative price to, or blank."),
+    ("currency", "ISO 4217 code such as EUR or USD; required when a price is given."),
+    ("sites", "Names of your own sites that deliver it, separated by semicolons, or blank."),
+    ("active", "yes / no (also true/false, 1/0); blank means yes."),
+]
+MAX_BYTES = 2 * 1024 * 1024
+MAX_ROWS = 500
+MAX_COLUMNS = 50
+EXTENSIONS = (".csv", ".xlsx")
+SESSION_KEY = "catalogue_import"
+REASON = "Catalogue import"
+LIST_SEPARATOR = ";"
+# Cells that a spreadsheet would evaluate as a formula; the export prefixes them with an apostrophe
+# (CSV injection) and the import removes that apostrophe again, so a round trip is lossless.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+TRUE_WORDS = {"yes", "y", "true", "1"}
+FALSE_WORDS = {"no", "n", "false", "0"}
+FIELD_COLUMNS = {"is_active": "active", "vendor": "", NON_FIELD_ERRORS: ""}
+DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")
+CENT = Decimal("0.01")
+
+
+class CatalogueFileError(Exception):
+    """The file as a whole cannot be read: wrong type, too large, not UTF-8, no header…"""
+
+
+class RowError(NamedTuple):
+    """One problem in one row; ``column`` is blank for a problem of the row as a whole."""
+
+    column: str
+    message: str
+
+
+@dataclass
+class CatalogueRow:
+    """One data row of the file: its values as given, the cleaned values and the offering they make."""
+
+    number: int
+    values: dict[str, str]
+    errors: list[RowError] = field(default_factory=list)
+    cleaned: dict[str, str] = field(default_factory=dict)
+    action: str = ""
+    category: ServiceCategory | None = None
+    capabilities: list[Capability] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+    instance: ServiceOffering | None = None
+    m2m: dict[str, list] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    def add_error(self, column: str, message: str) -> None:
+        error = RowError(column, message)
+        if error not in self.errors:
+            self.errors.append(error)
+
+    @property
+    def category_label(self) -> str:
+        return self.category.name if self.category else self.values.get("category", "")
+
+    @property
+    def capability_labels(self) -> list[str]:
+        if self.capabilities or "capabilities" not in self.values:
+            return [c.name for c in self.capabilities]
+        return _split_list(self.values["capabilities"])
+
+    @property
+    def lead_time(self) -> str:
+        if self.is_valid and self.instance is not None:
+            value = self.instance.lead_time_weeks
+            return "" if value is None else f"{value} wk"
+        return self.values.get("lead_time_weeks", "")
+
+    @property
+    def price(self) -> str:
+        if self.is_valid and self.instance is not None:
+            low, high, currency = self.instance.price_min, self.instance.price_max, self.instance.currency
+        else:
+            low, high = self.values.get("price_min", ""), self.values.get("price_max", "")
+            currency = self.values.get("currency", "")
+        amounts = [f"{a:,.2f}" if isinstance(a, Decimal) else a for a in (low, high) if a not in (None, "")]
+        return f"{'–'.join(amounts)} {currency}".strip() if amounts else ""
+
+
+@dataclass
+class CataloguePreview:
+    """The outcome of reading and validating a catalogue file; nothing has been written yet."""
+
+    vendor_id: int
+    columns: list[str] = field(default_factory=list)
+    rows: list[CatalogueRow] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    filename: str = ""
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors and bool(self.rows) and all(row.is_valid for row in self.rows)
+
+    @property
+    def invalid_rows(self) -> list[CatalogueRow]:
+        return [row for row in self.rows if not row.is_valid]
+
+    @property
+    def created(self) -> int:
+        return sum(1 for row in self.rows if row.action == "create")
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for row in self.rows if row.action == "update")
+
+    def error_messages(self) -> list[str]:
+        """Every problem as one readable line, file-level problems first."""
+        lines = list(self.errors)
+        for row in self.rows:
+            for error in row.errors:
+                where = f"row {row.number}, {error.column}" if error.column else f"row {row.number}"
+                lines.append(f"{where.capitalize()}: {error.message}")
+        return lines
+
+    def session_data(self) -> dict[str, Any]:
+        """The cleaned rows as JSON-safe data, to apply later without re-uploading the file."""
+        return {
+            "vendor_id": self.vendor_id,
+            "filename": self.filename,
+            "columns": list(self.columns),
+            "rows": [{"number": row.number, "values": row.cleaned} for row in self.rows],
+        }
+
+
+# --- reading the file ------------------------------------------------------------------------------
+
+
+def _normalise_header(value: str) -> str:
+    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+
+
+def _cell_text(value: Any) -> str:
+    """A cell (CSV text or XLSX value) as stripped text; XLSX numbers lose a spurious ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    elif hasattr(value, "isoformat"):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    text = text.strip()
+    if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
+        text = text[1:]
+    return text
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CatalogueFileError(
+            "The file is not UTF-8 text. In Excel save it as “CSV UTF-8 (comma delimited)”, or upload the .xlsx workbook."
+        ) from None
+    if "\x00" in text:
+        raise CatalogueFileError("The file is not a text CSV file. Upload a .csv or .xlsx file.")
+    first_line = text.split("\n", 1)[0].strip()
+    hint = re.fullmatch(r"sep=(.)", first_line, flags=re.IGNORECASE)
+    if hint:  # Excel's "sep=;" line names the delimiter and is not a row of the sheet
+        delimiter = hint.group(1)
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    else:
+        try:
+            delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
+        except csv.Error:
+            counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+            delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
+    try:
+        return [
+            [_cell_text(cell) for cell in record]
+            for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        ]
+    except csv.Error as exc:
+        raise CatalogueFileError(f"The CSV file cannot be read: {exc}.") from None
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # a corrupt or foreign file can fail in zipfile, XML or openpyxl in many ways
+        raise CatalogueFileError("The file is not a valid Excel workbook (.xlsx).") from None
+    try:
+        if not workbook.worksheets:
+            raise CatalogueFileError("The workbook has no worksheet.")
+        sheet = workbook.worksheets[0]
+        rows = []
+        data_rows = 0
+        for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+            cells = [_cell_text(value) for value in values]
+            rows.append(cells)
+            if len(rows) > 1 and any(cells):
+                data_rows += 1
+                if data_rows > MAX_ROWS:
+                    break  # enough to report "too many rows" without reading a huge sheet
+        return rows
+    except CatalogueFileError:
+        raise
+    except Exception:
+        raise CatalogueFileError("The workbook cannot be read. Save it again as .xlsx and retry.") from None
+    finally:
+        workbook.close()
+
+
+def _read_file(uploaded_file) -> list[list[str]]:
+    """The file's rows as lists of stripped text; raises ``CatalogueFileError`` for an unusable file."""
+    name = getattr(uploaded_file, "name", "") or ""
+    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if extension not in EXTENSIONS:
+        hint = " Save the Excel file as .xlsx." if extension in (".xls", ".xlsm", ".ods") else ""
+        raise CatalogueFileError(
+            f"“{name or 'The file'}” is not a CSV or XLSX file. Upload a .csv or .xlsx file.{hint}"
+        )
+    size = uploaded_file.size or 0
+    if size > MAX_BYTES:
+        raise CatalogueFileError(f"The file is {size / 1024 / 1024:.1f} MB; a catalogue file may be at most 2 MB.")
+    if size == 0:
+        raise CatalogueFileError("The file is empty.")
+    uploaded_file.seek(0)
+    data = uploaded_file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise CatalogueFileError("The file is larger than 2 MB; a catalogue file may be at most 2 MB.")
+    if data.startswith(b"%PDF-"):
+        raise CatalogueFileError("The file is a PDF document. Upload a .csv or .xlsx file.")
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(data)
+    if extension == ".xlsx":
+        raise CatalogueFileError("The file is not a valid Excel workbook (.xlsx).")
+    return _read_csv(data)
+
+
+def _records(table: list[list[str]]) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[RowError | None]]:
+    """Split the header from the data rows; returns the columns, the non-blank rows and row-level problems."""
+    while table and not any(table[-1]):
+        table.pop()
+    if not table or not any(table[0]):
+        raise CatalogueFileError("The file is empty. The first row must be the header: " + ", ".join(COLUMNS) + ".")
+    header = [_normalise_header(cell) for cell in table[0]]
+    named = [name for name in header if name]
+    unknown = [name for name in named if name not in COLUMNS]
+    if unknown:
+        raise CatalogueFileError(
+            f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+            f"The columns are: {', '.join(COLUMNS)}."
+        )
+    duplicated = sorted({name for name in named if named.count(name) > 1})
+    if duplicated:
+        raise CatalogueFileError(f"Column{'s' if len(duplicated) > 1 else ''} given twice: {', '.join(duplicated)}.")
+    if "category" not in named:
+        raise CatalogueFileError("The header row has no “category” column: it says which offering a row is.")
+    records, problems = [], []
+    for number, cells in enumerate(table[1:], start=2):
+        if not any(cells):
+            continue
+        if len(records) >= MAX_ROWS:
+            raise CatalogueFileError(f"The file has more than {MAX_ROWS} rows; split it into several files.")
+        values = {name: "" for name in named}
+        problem = None
+        for index, cell in enumerate(cells):
+            if not cell:
+                continue
+            if index < len(header) and header[index]:
+                values[header[index]] = cell
+            else:
+                problem = RowError("", f"A value in column {index + 1} has no header: “{cell[:40]}”.")
+        records.append((number, values))
+        problems.append(problem)
+    if not records:
+        raise CatalogueFileError("The file has a header but no data rows.")
+    return named, records, problems
+
+
+# --- validating rows -------------------------------------------------------------------------------
+
+
+def _split_list(text: str) -> list[str]:
+    items = [item.strip() for item in text.split(LIST_SEPARATOR)]
+    return list(dict.fromkeys(item for item in items if item))
+
+
+def _parse_decimal(text: str) -> Decimal:
+    if DECIMAL_COMMA.match(text):
+        text = text.replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError from None
+    if not value.is_finite():
+        raise ValueError
+    # 100 and 100.00 are the same price: quantise so that history shows no spurious change.
+    return value.quantize(CENT) if value == value.quantize(CENT) else value
+
+
+class _Lookups:
+    """Reference data read once per validation: categories, capabilities, the vendor's sites and offerings."""
+
+    def __init__(self, vendor: Vendor, records: list[tuple[int, dict[str, str]]]):
+        self.categories = {}
+        all_categories = list(ServiceCategory.objects.all())
+        for category in all_categories:
+            self.categories.setdefault(category.code.lower(), category)
+        for category in all_categories:
+            self.categories.setdefault(category.name.lower(), category)
+        self.codes = [c.code for c in all_categories]
+        self.capabilities = list(Capability.objects.select_related("category"))
+        self.sites = {site.name.lower(): site for site in Site.objects.filter(vendor=vendor)}
+        wanted = {name.lower() for _, values in records for name in _split_list(values.get("sites", ""))}
+        self.foreign_sites = {}
+        if wanted - set(self.sites):
+            others = Site.objects.exclude(vendor=vendor).annotate(lname=Lower("name"))
+            for site in others.filter(lname__in=wanted - set(self.sites)).select_related("vendor"):
+                self.foreign_sites.setdefault(site.lname, site)
+        offerings = ServiceOffering.objects.filter(vendor=vendor).prefetch_related("capabilities", "sites")
+        self.offerings = {o.category_id: o for o in offerings}
+
+    def category(self, text: str) -> ServiceCategory | None:
+        return self.categories.get(text.lower())
+
+    def capability(self, text: str, category: ServiceCategory | None) -> Capability | None:
+        """By slug or name, within the row's category first, then anywhere (clean_m2m reports a mismatch)."""
+        key = text.lower()
+        candidates = [c for c in self.capabilities if key in (c.slug.lower(), c.name.lower())]
+        candidates.sort(key=lambda c: (category is None or c.category_id != category.pk, c.slug.lower() != key))
+        return candidates[0] if candidates else None
+
+    def site(self, text: str) -> Site | None:
+        key = text.lower()
+        return self.sites.get(key) or self.foreign_sites.get(key)
+
+
+def _validate_row(
+    *, vendor: Vendor, number: int, values: dict[str, str], lookups: _Lookups, seen: dict[int, int]
+) -> CatalogueRow:
+    row = CatalogueRow(number=number, values=values)
+    cleaned: dict[str, str] = {}
+
+    category = None
+    code = values.get("category", "")
+    if not code:
+        row.add_error("category", "Required: a service category code such as clinical-trials.")
+    else:
+        category = lookups.category(code)
+        if category is None:
+            row.add_error("category", f"Unknown category “{code}”. Use one of: {', '.join(lookups.codes)}.")
+        elif category.pk in seen:
+            row.add_error("category", f"{category.name} is already in row {seen[category.pk]}: one row per category.")
+        else:
+            seen[category.pk] = number
+            cleaned["category"] = category.code
+    row.category = category
+
+    fields: dict[str, Any] = {}
+    broken: set[str] = set()
+    if "description" in values:
+        fields["description"] = cleaned["description"] = values["description"]
+    if "lead_time_weeks" in values:
+        text = values["lead_time_weeks"]
+        fields["lead_time_weeks"] = None
+        if text:
+            if re.fullmatch(r"\d+", text):
+                fields["lead_time_weeks"] = int(text)
+            else:
+                row.add_error("lead_time_weeks", f"“{text}” is not a whole number of weeks.")
+                broken.add("lead_time_weeks")
+        cleaned["lead_time_weeks"] = "" if fields["lead_time_weeks"] is None else str(fields["lead_time_weeks"])
+    for name in ("price_min", "price_max"):
+        if name in values:
+            text = values[name]
+            fields[name] = None
+            if text:
+                try:
+                    fields[name] = _parse_decimal(text)
+                except ValueError:
+                    row.add_error(name, f"“{text}” is not a number; write it like 125000.00 (no thousands separators).")
+                    broken.add(name)
+            cleaned[name] = "" if fields[name] is None else str(fields[name])
+    if "currency" in values:
+        fields["currency"] = cleaned["currency"] = values["currency"].upper()
+    if "active" in values:
+        text = values["active"].lower()
+        if text in TRUE_WORDS or not text:
+            fields["is_active"] = True
+        elif text in FALSE_WORDS:
+            fields["is_active"] = False
+        else:
+            row.add_error("active", f"“{values['active']}” is not yes or no.")
+            broken.add("is_active")
+        if "is_active" in fields:
+            cleaned["active"] = "yes" if fields["is_active"] else "no"
+
+    if "capabilities" in values:
+        found = []
+        for item in _split_list(values["capabilities"]):
+            capability = lookups.capability(item, category)
+            if capability is None:
+                where = f" in {category.name}" if category else ""
+                row.add_error("capabilities", f"Unknown capability “{item}”{where}.")
+            elif capability not in found:
+                found.append(capability)
+        row.capabilities = found
+        cleaned["capabilities"] = f"{LIST_SEPARATOR} ".join(c.slug for c in found)
+    if "sites" in values:
+        found = []
+        for item in _split_list(values["sites"]):
+            site = lookups.site(item)
+            if site is None:
+                row.add_error("sites", f"{vendor} has no site named “{item}”.")
+            elif site not in found:
+                found.append(site)
+        row.sites = found
+        cleaned["sites"] = f"{LIST_SEPARATOR} ".join(s.name for s in found)
+
+    if category is not None:
+        existing = lookups.offerings.get(category.pk)
+        row.action = "update" if existing else "create"
+        instance = existing or ServiceOffering(vendor=vendor, category=category)
+        before_m2m = {}
+        if existing:
+            before_m2m = {
+                "capabilities": {c.pk for c in existing.capabilities.all()},
+                "sites": {s.pk for s in existing.sites.all()},
+            }
+        for name, value in fields.items():
+            setattr(instance, name, value)
+        try:
+            instance.full_clean(exclude=broken)
+        except ValidationError as exc:
+            _add_model_errors(row, exc)
+        if "capabilities" in values:
+            row.m2m["capabilities"] = row.capabilities
+        if "sites" in values:
+            row.m2m["sites"] = row.sites
+        try:
+            instance.clean_m2m(row.m2m)
+        except ValidationError as exc:
+            _add_model_errors(row, exc)
+        row.instance = instance
+        if existing:
+            row.changes = _changed_columns(instance, before_m2m, row.m2m)
+    row.errors.sort(key=lambda error: COLUMNS.index(error.column) + 1 if error.column in COLUMNS else 0)
+    row.cleaned = {name: cleaned[name] for name in values if name in cleaned}
+    return row
+
+
+def _changed_columns(instance: ServiceOffering, before_m2m: dict[str, set], m2m: dict[str, list]) -> list[str]:
+    """The columns whose values differ from the stored offering (for the preview of an update)."""
+    snapshot = getattr(instance, "_history_snapshot", {})
+    now = instance.history_values()
+    changed = {
+        FIELD_COLUMNS.get(name, name) for name, value in now.items() if name in snapshot and snapshot[name] != value
+    }
+    changed |= {name for name, items in m2m.items() if {item.pk for item in items} != before_m2m.get(name)}
+    return [column for column in COLUMNS if column in changed]
+
+
+def _add_model_errors(row: CatalogueRow, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            row.add_error("", message)
+        return
+    for name, messages_ in exc.message_dict.items():
+        column = FIELD_COLUMNS.get(name, name)
+        for message in messages_:
+            row.add_error(column, message)
+
+
+def catalogue_validate(
+    *, vendor: Vendor, columns: list[str], records: list[tuple[int, dict[str, str]]], filename: str = ""
+) -> CataloguePreview:
+    """Validate data rows (``(row number, {column: text})``) against the database without writing anything.
+
+    Used for a fresh upload and again, from the stored cleaned rows, when the preview is applied.
+    """
+    preview = CataloguePreview(vendor_id=vendor.pk, columns=list(columns), filename=filename)
+    lookups = _Lookups(vendor, records)
+    seen: dict[int, int] = {}
+    for number, values in records:
+        row = _validate_row(vendor=vendor, number=number, values=values, lookups=lookups, seen=seen)
+        preview.rows.append(row)
+    return preview
+
+
+def catalogue_parse(*, vendor: Vendor, uploaded_file) -> CataloguePreview:
+    """Read an uploaded CSV/XLSX catalogue and validate every row for ``vendor``; writes nothing.
+
+    File-level problems (type, size, encoding, header, row count) land in ``preview.errors`` and leave
+    ``rows`` empty; row problems land on each row with the column they concern.
+    """
+    filename = getattr(uploaded_file, "name", "") or ""
+    try:
+        columns, records, problems = _records(_read_file(uploaded_file))
+    except CatalogueFileError as exc:
+        return CataloguePreview(vendor_id=vendor.pk, errors=[str(exc)], filename=filename)
+    preview = catalogue_validate(vendor=vendor, columns=columns, records=records, filename=filename)
+    for row, problem in zip(preview.rows, problems, strict=True):
+        if problem is not None:
+            row.add_error(problem.column, problem.message)
+    return preview
+
+
+def catalogue_restore(*, vendor: Vendor, data: Any) -> CataloguePreview | None:
+    """Re-validate the cleaned rows stored by ``CataloguePreview.session_data``; None if absent or not ``vendor``'s."""
+    if not isinstance(data, dict) or data.get("vendor_id") != vendor.pk:
+        return None
+    columns, rows = data.get("columns"), data.get("rows")
+    if not isinstance(columns, list) or not isinstance(rows, list) or not rows:
+        return None
+    columns = [c for c in columns if c in COLUMNS]
+    records = []
+    for item in rows:
+        if not isinstance(item, dict) or not isinstance(item.get("values"), dict):
+            return None
+        number = item.get("number")
+        if not isinstance(number, int):
+            return None
+        values = {name: str(item["values"].get(name, "")) for name in columns}
+        records.append((number, values))
+    return catalogue_validate(vendor=vendor, columns=columns, records=records, filename=str(data.get("filename", "")))
+
+
+def catalogue_apply(*, actor, vendor: Vendor, preview: CataloguePreview) -> int:
+    """Save every row of a valid ``preview`` (creates and updates), all or nothing; returns the rows saved.
+
+    Inside one transaction the rows are validated again against the current data (another user may
+    have changed a site or an offering since the preview), then each offering is saved through
+    ``vendor_record_save`` with its capabilities and sites. Any error raises ``ValidationError`` and
+    nothing is saved. ``actor`` must be an admin or member of ``vendor`` (or platform staff); None is a
+    system import.
+    """
+    if actor is not None and not (actor.is_superuser or (actor.vendor_id == vendor.pk and actor.can_act)):
+        raise PermissionDenied("Only the vendor's admins and members change its catalogue.")
+    if preview.vendor_id != vendor.pk:
+        raise ValidationError("This preview belongs to another vendor.")
+    if not preview.is_valid:
+        raise ValidationError(preview.error_messages() or ["The file has no rows to apply."])
+    records = [(row.number, dict(row.cleaned)) for row in preview.rows]
+    with transaction.atomic():
+        # Serialise imports of one vendor: the second waits, then validates against the first one's result.
+        Vendor.objects.select_for_update().filter(pk=vendor.pk).first()
+        fresh = catalogue_validate(vendor=vendor, columns=preview.columns, records=records, filename=preview.filename)
+        if not fresh.is_valid:
+            raise ValidationError(fresh.error_messages())
+        for row in fresh.rows:
+            try:
+                vendor_record_save(actor=actor, instance=row.instance, m2m=row.m2m, reason=REASON)
+            except ValidationError as exc:
+                raise ValidationError([f"Row {row.number}: {message}" for message in exc.messages]) from exc
+    preview.rows = fresh.rows
+    return len(fresh.rows)
+
+
+# --- export ----------------------------------------------------------------------------------------
+
+
+def _export_cell(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def catalogue_export_csv(*, vendor: Vendor) -> str:
+    """The vendor's offerings as CSV text in the import format (one row per offering, header first)."""
+    output = io.StringIO()
+    writer = csv.writer(output, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    offerings = (
+        ServiceOffering.objects.filter(vendor=vendor)
+        .select_related("category")
+        .prefetch_related("capabilities", "sites")
+        .order_by("category__position")
+    )
+    for offering in offerings:
+        capabilities = sorted(offering.capabilities.all(), key=lambda c: c.name.lower())
+        sites = sorted(offering.sites.all(), key=lambda s: s.name.lower())
+        writer.writerow(
+            [
+                offering.category.code,
+                f"{LIST_SEPARATOR} ".join(c.slug if LIST_SEPARATOR in c.name else c.name for c in capabilities),
+                _export_cell(offering.description),
+                "" if offering.lead_time_weeks is None else offering.lead_time_weeks,
+                "" if offering.price_min is None else offering.price_min,
+                "" if offering.price_max is None else offering.price_max,
+                offering.currency,
+                _export_cell(f"{LIST_SEPARATOR} ".join(s.name for s in sites)),
+                "yes" if offering.is_active else "no",
+            ]
+        )
+    return output.getvalue()
+
+
+# --- views -----------------------------------------------------------------------------------------
+
+
+def _catalogue_vendor(request: HttpRequest) -> Vendor:
+    """The signed-in user's vendor, if the user may change its catalogue (viewers 403, others 404)."""
+    user = request.user
+    if not user.is_vendor:
+        raise Http404("The service catalogue import is for vendors.")
+    if not user.can_act:
+        raise PermissionDenied(VIEWER_READ_ONLY)
+    return user.vendor
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def catalogue_import(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV/XLSX catalogue, preview every row with its errors, then apply all rows at once."""
+    vendor = _catalogue_vendor(request)
+    if request.method == "POST" and request.POST.get("action") == "apply":
+        return _catalogue_apply_view(request, vendor)
+    form = CatalogueUploadForm()
+    preview = None
+    if request.method == "POST":
+        request.session.pop(SESSION_KEY, None)  # a new upload replaces any pending preview
+        form = CatalogueUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            preview = catalogue_parse(vendor=vendor, uploaded_file=form.cleaned_data["file"])
+            if preview.errors:
+                for error in preview.errors:
+                    form.add_error("file", error)
+                preview = None
+            elif preview.is_valid:
+                request.session[SESSION_KEY] = preview.session_data()
+    return _render(request, vendor, form, preview)
+
+
+def _render(request: HttpRequest, vendor: Vendor, form: CatalogueUploadForm, preview: CataloguePreview | None):
+    context = {"vendor": vendor, "form": form, "preview": preview, "column_help": COLUMN_HELP}
+    return render(request, "vendors/catalogue_import.html", context)
+
+
+def _catalogue_apply_view(request: HttpRequest, vendor: Vendor) -> HttpResponse:
+    preview = catalogue_restore(vendor=vendor, data=request.session.get(SESSION_KEY))
+    if preview is None:
+        request.session.pop(SESSION_KEY, None)
+        messages.warning(request, "There is no checked catalogue file to apply. Upload the file again.")
+        return redirect("catalogue-import")
+    if not preview.is_valid:
+        request.session.pop(SESSION_KEY, None)
+        messages.error(
+            request, "The catalogue changed since the preview; nothing was saved. Fix the rows below and upload again."
+        )
+        return _render(request, vendor, CatalogueUploadForm(), preview)
+    created, updated = preview.created, preview.updated
+    try:
+        count = catalogue_apply(actor=request.user, vendor=vendor, preview=preview)
+    except ValidationError as exc:
+        request.session.pop(SESSION_KEY, None)
+        messages.error(request, "Nothing was saved: " + " ".join(exc.messages))
+        return redirect("catalogue-import")
+    request.session.pop(SESSION_KEY, None)
+    messages.success(
+        request,
+        f"Catalogue imported: {count} offering{'s' if count != 1 else ''} saved ({created} created, {updated} updated).",
+    )
+    return redirect(vendor.get_absolute_url())
+
+
+@login_required
+@require_safe
+def catalogue_export(request: HttpRequest) -> HttpResponse:
+    """The vendor's current catalogue as a CSV download, ready to edit and import again."""
+    vendor = _catalogue_vendor(request)
+    response = HttpResponse("\ufeff" + catalogue_export_csv(vendor=vendor), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{vendor.slug}-catalogue.csv"'
+    return response
