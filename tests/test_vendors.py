@@ -338,13 +338,13 @@ def test_certificate_must_expire_after_issue(directory, api_client_for):
 
 def test_certificate_status_is_computed_from_expiry(directory):
     today = timezone.localdate()
-    make = lambda days: Certification(
-        vendor=directory.vendor_x,
-        type="gmp",
-        authority="mhra",
-        issued_on=date(2020, 1, 1),
-        expires_on=today + timedelta(days=days),
-    )  # noqa: E731
+
+    def make(days):
+        expires = today + timedelta(days=days)
+        return Certification(
+            vendor=directory.vendor_x, type="gmp", authority="mhra", issued_on=date(2020, 1, 1), expires_on=expires
+        )
+
     assert make(200).status == "valid"
     assert make(90).status == "expiring"
     assert make(0).status == "expiring"
