@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.utils.text import slugify
 
+from vendors.catalogue_data import ensure_catalogue
 from vendors.models import Capability, Certification, ServiceCategory, ServiceOffering, Site, Vendor
 from vendors.services import vendor_search_refresh
 
@@ -146,6 +147,7 @@ def _price_range(code: str, index: int) -> tuple[Decimal, Decimal, str]:
 def seed(generated: int = 60, today: date | None = None) -> dict[str, Vendor]:
     """Create or refresh the demo vendors (idempotent: keyed by slug; certificates by vendor, type, authority)."""
     today = today or date.today()
+    ensure_catalogue(ServiceCategory, Capability)
     categories = {c.code: c for c in ServiceCategory.objects.all()}
     capabilities = {(c.category_id, c.name): c for c in Capability.objects.all()}
     vendors = {}
