@@ -40,7 +40,8 @@ def page(browser, live_server):
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # caret="initial" leaves no style="" attributes behind (they would trip the CSP on the next htmx swap).
+    page.screenshot(path=str(path), full_page=True, caret="initial")
     return path
 
 

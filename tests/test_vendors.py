@@ -107,7 +107,7 @@ def test_empty_results_say_how_to_widen(directory, browser_client_for):
 def test_htmx_request_gets_results_and_out_of_band_facets_only(directory, browser_client_for):
     response = browser_client_for(directory.sponsor_a_admin).get("/vendors/", {"q": "sterile"}, HTTP_HX_REQUEST="true")
     assert "<html" not in response.text
-    assert 'id="facets" hx-swap-oob="true"' in response.text
+    assert 'id="facets" hx-swap-oob="innerHTML"' in response.text
     assert 'data-testid="vendor-card"' in response.text
 
 

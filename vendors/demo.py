@@ -122,7 +122,7 @@ def _generated_spec(index: int, rng: random.Random, capability_names: dict[str, 
         certs.append(("gcp", authority, rng.choice([900, 600, 200, 80, -10])))
     if rng.random() < 0.6:
         certs.append((rng.choice(["iso-9001", "iso-27001", "iso-13485"]), "iso-body", rng.choice([1000, 500, 30])))
-    blurbs = [CATEGORY_BLURBS[code].format(caps=", ".join(c.lower() for c in caps)) for code, caps in offerings.items()]
+    blurbs = [CATEGORY_BLURBS[code].format(caps=", ".join(caps)) for code, caps in offerings.items()]
     return {
         "slug": slugify(name), "name": name, "kind": kind, "hq_country": country,
         "founded_year": 1950 + (index * 7) % 73, "headcount_band": ["1-49", "50-249", "250-999", "1000-4999", "5000+"][index % 5],
@@ -166,7 +166,7 @@ def seed(generated: int = 60, today: date | None = None) -> dict[str, Vendor]:
             low, high, currency = _price_range(code, index)
             offering, _ = ServiceOffering.objects.update_or_create(
                 vendor=vendor, category=category,
-                defaults={"description": CATEGORY_BLURBS[code].format(caps=", ".join(n.lower() for n in capability_names)),
+                defaults={"description": CATEGORY_BLURBS[code].format(caps=", ".join(capability_names)),
                           "lead_time_weeks": 4 + (index % 20), "price_min": low, "price_max": high, "currency": currency},
             )  # fmt: skip
             offering.capabilities.set([capabilities[(category.pk, n)] for n in capability_names])

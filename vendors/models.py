@@ -17,6 +17,8 @@ from cro_cmo.money import currency_field, money_field
 from vendors.choices import Authority, CertificateStatus, CertificationType, HeadcountBand, Side, VendorKind
 
 EXPIRING_WITHIN_DAYS = 90
+AUTHORITY_SHORT = {"fda": "FDA", "ema": "EMA", "mhra": "MHRA", "pmda": "PMDA", "health-canada": "HC", "tga": "TGA",
+                   "swissmedic": "Swissmedic", "nmpa": "NMPA", "cdsco": "CDSCO", "national": "EU"}  # fmt: skip
 CERTIFICATE_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -301,6 +303,10 @@ class Certification(HistoryMixin, BaseModel):
             raise ValidationError({"expires_on": "A certificate must expire after it was issued."})
         if self.site_id and self.vendor_id and self.site.vendor_id != self.vendor_id:
             raise ValidationError({"site": "This site belongs to another vendor."})
+
+    @property
+    def authority_short(self) -> str:
+        return AUTHORITY_SHORT.get(self.authority, "")
 
     def status_on(self, day: date) -> str:
         if self.expires_on is None or self.expires_on > day + timedelta(days=EXPIRING_WITHIN_DAYS):

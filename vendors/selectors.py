@@ -154,9 +154,10 @@ def directory_search(*, user, data: QueryDict, page_number=1, page_size: int = 2
     base = Vendor.objects.for_user(user)
     filterset = VendorFilterSet(data, queryset=base)
     q = data.get("q", "")
-    sort = data.get("sort") or ("relevance" if q else "name")
+    # Best match by default: without words it orders by name anyway.
+    sort = data.get("sort") or "relevance"
     if sort not in SORTS:
-        sort = "relevance" if q else "name"
+        sort = "relevance"
     results = _sorted(filterset.qs, sort, q) if filterset.is_valid() else base.none()
     results = results.prefetch_related(
         Prefetch(

@@ -19,6 +19,16 @@ FACET_LABELS = {
 }
 
 
+def active_filters(data, facets) -> list[tuple[str, str, str]]:
+    """(key, value, "Country: Germany") for each filter in the URL, labelled from the facets."""
+    labels = {(key, f.value): f.label for key, values in facets.items() for f in values}
+    return [
+        (key, value, f"{FACET_LABELS[key]}: {labels.get((key, value), value)}")
+        for key in FACETS
+        for value in data.getlist(key)
+    ]
+
+
 @login_required
 def directory(request):
     """The vendor directory: search, facets with live counts, sort, pagination; htmx swaps results only."""
@@ -36,7 +46,7 @@ def directory(request):
         "sorts": SORTS,
         "querystring": query.urlencode(),
         "q": request.GET.get("q", ""),
-        "active_filters": [(key, value) for key in FACETS for value in request.GET.getlist(key)],
+        "active_filters": active_filters(request.GET, result.facets),
         "today": timezone.localdate(),
     }
     template = "vendors/_directory_results.html" if request.htmx else "vendors/directory.html"
