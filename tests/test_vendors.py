@@ -413,3 +413,21 @@ def test_deleting_a_site_is_recorded_on_the_offerings_it_delivered(directory, br
     entry = HistoryEntry.objects.for_object(offering).first()
     assert entry.changes == {"sites": [[site.pk], []]} and entry.reason == "Closed"
     assert HistoryEntry.objects.filter(object_id=str(site.pk), action="deleted", content_type__model="site").exists()
+
+
+def test_history_panel_shows_labels_not_codes(directory, browser_client_for):
+    client = browser_client_for(directory.vendor_x_admin)
+    vendor = directory.vendor_x
+    data = {
+        "name": vendor.name,
+        "kind": "cro",
+        "hq_country": "DE",
+        "description": "",
+        "website": "",
+        "founded_year": "",
+        "headcount_band": "",
+    }
+    assert client.post("/vendors/vendor-x/edit/", data).status_code == 302
+    page = client.get("/vendors/vendor-x/").text
+    assert "Germany" in page and "United Kingdom" in page  # GB → DE, shown by name
+    assert "Id:" not in page

@@ -68,13 +68,24 @@ def history_panel(obj, limit=50):
     for entry in entries:
         changes = []
         for name, (old, new) in entry.changes.items():
+            if name == "id":
+                continue
             try:
-                label = meta.get_field(name).verbose_name.capitalize()
-            except Exception:
-                label = name
-            changes.append((label, old, new))
+                field = meta.get_field(name)
+            except Exception:  # a field since removed: show the raw name and values
+                changes.append((name, old, new))
+                continue
+            changes.append((field.verbose_name.capitalize(), _display(field, old), _display(field, new)))
         rows.append((entry, changes))
     return {"rows": rows}
+
+
+def _display(field, value):
+    """A recorded value as people read it: choice labels ("CRO", "Germany") instead of stored codes."""
+    choices = dict(field.flatchoices) if getattr(field, "flatchoices", None) else {}
+    if choices and not isinstance(value, list):
+        return choices.get(value, value)
+    return value
 
 
 @register.simple_tag(takes_context=True)
