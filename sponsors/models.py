@@ -1,6 +1,7 @@
 """Sponsors (pharma, biotech and medtech companies) and their drug/device programmes."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django_countries.fields import CountryField
@@ -28,7 +29,9 @@ class Sponsor(HistoryMixin, BaseModel):
     country = CountryField()
     default_currency = currency_field(default="EUR")
     due_soon_days = models.PositiveSmallIntegerField(
-        default=7, help_text="Warn about milestones due within this many days."
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="Warn about milestones due within this many days (1–90).",
     )
 
     objects = SponsorQuerySet.as_manager()
