@@ -69,3 +69,26 @@ def browser_client_for(client):
         return client
 
     return make
+
+
+# Lines for the end of the run, so a CI log states what really ran (e.g. the real worker's broker).
+RUN_SUMMARY: list[str] = []
+
+
+def _broker_label(url: str) -> str:
+    return "filesystem (embedded default)" if url.startswith("filesystem") else url.split("@")[-1]
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return [
+        f"database: {db['ENGINE'].rsplit('.', 1)[-1]} ({db['NAME']})",
+        f"broker: {_broker_label(settings.CELERY_BROKER_URL)}",
+    ]
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in RUN_SUMMARY:
+        terminalreporter.write_line(line)

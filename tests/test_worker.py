@@ -15,6 +15,7 @@ from cro_cmo.tasks import ping
 from notifications.models import EventStatus, Notification, OutboxEvent
 from notifications.services import event_emit
 from notifications.tasks import deliver_outbox
+from tests.conftest import RUN_SUMMARY
 from tests.factories import SponsorFactory, UserFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -53,9 +54,12 @@ def worker():
 
 
 def test_worker_round_trip_through_the_broker(worker):
-    broker = "redis" if settings.REDIS_URL else "filesystem"
-    print(f"broker: {broker}, database: {connection.vendor}")
-    assert ping.delay("hello").get(timeout=90) == "pong:hello"
+    broker = settings.REDIS_URL or "filesystem (embedded default)"
+    answer = ping.delay("hello").get(timeout=90)
+    assert answer == "pong:hello"
+    RUN_SUMMARY.append(
+        f"real Celery worker (pid {worker.pid}) on {broker} with {connection.vendor} answered {answer!r}"
+    )
 
 
 def test_worker_delivers_the_outbox_into_notifications(worker):
