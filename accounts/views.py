@@ -56,7 +56,7 @@ def members(request):
                 messages.success(request, f"Invitation sent to {invite.email}.")
                 return redirect("members")
     context = {
-        "members": user.colleagues().order_by("full_name", "email") if user.organisation else User.objects.none(),
+        "members": User.objects.for_user(user).filter(is_active=True).order_by("full_name", "email"),
         "invites": MemberInvite.objects.for_user(user).pending(),
         "invite_form": invite_form,
         "roles": RoleForm.base_fields["role"].choices,

@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 
 from cro_cmo.celery import app as celery_app
 from notifications.models import Notification
+from sponsors.models import Program
 from vendors.models import Vendor
 
 
@@ -23,7 +24,7 @@ def dashboard(request):
         "notifications": Notification.objects.for_user(user).select_related("event")[:8],
     }
     if user.is_sponsor:
-        context["programs"] = user.sponsor.programs.all()[:10]
+        context["programs"] = Program.objects.for_user(user)[:10]
     return render(request, "dashboard.html", context)
 
 
