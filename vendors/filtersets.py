@@ -53,13 +53,14 @@ class VendorFilterSet(BaseFilterSet):
     capability = CodeMultipleChoiceFilter(
         queryset=Capability.objects.all(), to_field_name="slug", method="filter_capability", label="Capability (slug)"
     )
+    # Filters on the vendor's own columns never duplicate rows: no DISTINCT (it would sort whole rows).
     country = django_filters.MultipleChoiceFilter(
-        field_name="hq_country", choices=list(countries), label="Headquarters country (ISO code)"
+        field_name="hq_country", choices=list(countries), label="Headquarters country (ISO code)", distinct=False
     )
     certification = django_filters.MultipleChoiceFilter(
         choices=CertificationType.choices, method="filter_certification", label="Valid certification (type)"
     )
-    kind = django_filters.MultipleChoiceFilter(choices=VendorKind.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=VendorKind.choices, distinct=False)
     verified = django_filters.BooleanFilter(field_name="verified_at", lookup_expr="isnull", exclude=True)
 
     class Meta:

@@ -77,13 +77,16 @@ def _sorted(queryset: QuerySet, sort: str, q: str) -> QuerySet:
     )
 
 
-def _without(data: QueryDict, key: str) -> QueryDict:
-    copy = data.copy()
-    copy.pop(key, None)
-    return copy
+def filtered_without(filterset: VendorFilterSet, base: QuerySet, key: str) -> QuerySet:
+    """``base`` with every validated filter applied except ``key`` (validation happened once, up front)."""
+    queryset = base
+    for name, value in filterset.form.cleaned_data.items():
+        if name != key:
+            queryset = filterset.filters[name].filter(queryset, value)
+    return queryset
 
 
-def _facet_counts(data: QueryDict, base: QuerySet) -> dict[str, list[FacetValue]]:
+def _facet_counts(data: QueryDict, filterset: VendorFilterSet, base: QuerySet) -> dict[str, list[FacetValue]]:
     """Counts per facet value over the results filtered by every *other* facet (so options stay visible).
 
     One query per facet, whatever the page size.
@@ -91,7 +94,7 @@ def _facet_counts(data: QueryDict, base: QuerySet) -> dict[str, list[FacetValue]
     today = timezone.localdate()
 
     def others(key):
-        return VendorFilterSet(_without(data, key), queryset=base).qs.values("pk")
+        return filtered_without(filterset, base, key).values("pk")
 
     selected = {key: set(data.getlist(key)) for key in FACETS}
     facets = {}
@@ -170,7 +173,7 @@ def directory_search(*, user, data: QueryDict, page_number=1, page_size: int = 2
         Prefetch("certifications", queryset=Certification.objects.order_by("type", "-expires_on")),
     )
     page = Paginator(results, page_size).get_page(page_number)
-    facets = _facet_counts(data, base) if filterset.is_valid() else {}
+    facets = _facet_counts(data, filterset, base) if filterset.is_valid() else {}
     return DirectoryResult(filterset=filterset, page=page, sort=sort, facets=facets)
 
 

@@ -1,0 +1,1 @@
+"""``make bench``: performance benchmarks on their own database (see bench/README.md)."""

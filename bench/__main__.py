@@ -1,0 +1,150 @@
+"""``python -m bench``: the directory benchmark on its own database, never the development one.
+
+1. Pick the bench database: with ``DATABASE_URL`` (PostgreSQL) the database ``<that db>_bench`` on the
+   same server, created through the ``postgres`` maintenance database when missing; otherwise SQLite
+   at ``$VAR_DIR/bench.sqlite3`` (``var/bench.sqlite3`` by default).
+2. Point the environment at it (and a throw-away secret, DEBUG off) before ``django.setup()``.
+3. Migrate; generate ``BENCH_VENDORS`` vendors once (a database of another size is recreated).
+4. Run ``bench.directory``.
+"""
+
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_VENDORS = 10_000
+DEFAULT_REQUESTS = 200
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        sys.exit(f"{name}={raw!r} is not a whole number.")
+    if value < 1:
+        sys.exit(f"{name} must be at least 1.")
+    return value
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def postgres_bench_url(source_url: str) -> tuple[str, str, str]:
+    """(bench URL, bench database name, maintenance URL) for a PostgreSQL ``DATABASE_URL``."""
+    source = urlsplit(source_url).path.lstrip("/")
+    if not source:
+        sys.exit("DATABASE_URL names no database; cannot derive <db>_bench from it.")
+    name = f"{source}_bench"
+    return _with_database(source_url, name), name, _with_database(source_url, "postgres")
+
+
+def postgres_create(maintenance_url: str, name: str, *, drop_first: bool = False) -> bool:
+    """Create database ``name`` unless it exists (after dropping it when asked); True if created."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(maintenance_url, autocommit=True) as conn:
+        if drop_first:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def configure() -> dict:
+    """Choose the bench database and set the environment Django reads; returns how to recreate it."""
+    var_dir = Path(os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var")))
+    source_url = os.environ.get("DATABASE_URL", "").strip()
+    if source_url and urlsplit(source_url).scheme in ("postgres", "postgresql"):
+        url, name, maintenance = postgres_bench_url(source_url)
+        if postgres_create(maintenance, name):
+            print(f"created database {name}")
+        target = {"engine": "postgresql", "url": url, "name": name, "maintenance": maintenance}
+    else:
+        if source_url:
+            print(f"DATABASE_URL is not PostgreSQL ({urlsplit(source_url).scheme}:); using SQLite for the bench.")
+        path = var_dir / "bench.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+        target = {"engine": "sqlite", "url": url, "name": str(path), "path": path}
+    os.environ.update(
+        DATABASE_URL=url,
+        SECRET_KEY="bench-only",
+        DEBUG="false",
+        DJANGO_SETTINGS_MODULE="cro_cmo.settings",
+        # DEBUG off selects the manifest storage, which needs collectstatic; the bench renders {% static %} only.
+        STATICFILES_STORAGE="django.contrib.staticfiles.storage.StaticFilesStorage",
+        LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+    )
+    os.environ.pop("REDIS_URL", None)  # the bench needs no broker and must not touch a shared cache
+    return target
+
+
+def recreate(target: dict) -> None:
+    """Drop and recreate the bench database (its data is of another size), then migrate again."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    connections.close_all()
+    if target["engine"] == "postgresql":
+        postgres_create(target["maintenance"], target["name"], drop_first=True)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target['path']}{suffix}").unlink(missing_ok=True)
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def main() -> None:
+    vendors_wanted = _env_int("BENCH_VENDORS", DEFAULT_VENDORS)
+    requests = _env_int("BENCH_REQUESTS", DEFAULT_REQUESTS)
+    target = configure()
+    sys.path.insert(0, str(BASE_DIR))
+
+    import django
+
+    django.setup()
+    # WhiteNoise warns once that STATIC_ROOT is missing (no collectstatic): irrelevant to the measurements.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from bench import data, directory
+
+    configured = str(settings.DATABASES["default"]["NAME"])
+    if configured != target["name"]:  # never run against anything but the bench database
+        sys.exit(f"settings chose database {configured!r}, not the bench database {target['name']!r}: stopping.")
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    print(f"database: {target['engine']} {target['name']} (migrated in {time.perf_counter() - started:.1f} s)")
+
+    vendors, offerings = data.counts()
+    if vendors != vendors_wanted or offerings == 0:
+        if vendors:
+            print(f"bench database holds {vendors} vendors, {vendors_wanted} wanted: recreating it")
+            recreate(target)
+        started = time.perf_counter()
+        vendors, offerings = data.generate(vendors_wanted)
+        print(f"generated data in {time.perf_counter() - started:.1f} s")
+    else:
+        print("reusing the generated data")
+    print(f"vendors: {vendors}, offerings: {offerings}")
+    for line in data.size_note(vendors, offerings):
+        print(f"  note: {line}")
+    print()
+    directory.run(requests=requests, vendors=vendors, offerings=offerings)
+
+
+if __name__ == "__main__":
+    main()
