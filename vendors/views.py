@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from cro_cmo.generic_views import ObjectDeleteView, ObjectDetailView, ObjectEditView
@@ -149,10 +149,3 @@ def compare(request):
     return render(
         request, "vendors/compare.html", {"profiles": profiles, "rows": comparison_rows(profiles), "error": error}
     )
-
-
-@login_required
-def my_profile(request):
-    if not request.user.is_vendor:
-        return redirect("vendor-list")
-    return redirect(request.user.vendor.get_absolute_url())

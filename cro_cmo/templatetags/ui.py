@@ -86,15 +86,3 @@ def _display(field, value):
     if choices and not isinstance(value, list):
         return choices.get(value, value)
     return value
-
-
-@register.simple_tag(takes_context=True)
-def query_with(context, **kwargs):
-    """The current query string with some parameters replaced (``None`` removes one)."""
-    query = context["request"].GET.copy()
-    for key, value in kwargs.items():
-        query.pop(key, None)
-        if value not in (None, ""):
-            query[key] = value
-    query.pop("page", None) if "page" not in kwargs else None
-    return query.urlencode()
