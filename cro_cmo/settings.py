@@ -185,16 +185,11 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
-# --- Static files: Bootstrap from xstatic-bootstrap, htmx from django-htmx, served by whitenoise. ---
+# --- Static files: Bootstrap's built files committed in static/vendor/ (`make assets` refreshes them
+# from npm), htmx from django-htmx, served by whitenoise. ---
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-try:
-    import xstatic.pkg.bootstrap
-
-    STATICFILES_DIRS.append(("bootstrap", xstatic.pkg.bootstrap.BASE_DIR))
-except ImportError as exc:  # pragma: no cover - the install always brings it
-    raise ImproperlyConfigured("xstatic-bootstrap is not installed: run the README's set-up.") from exc
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
