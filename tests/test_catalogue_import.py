@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import HistoryEntry
-from vendors.catalogue import COLUMNS, SESSION_KEY, catalogue_apply, catalogue_parse
+from vendors.catalogue import COLUMNS, catalogue_apply, catalogue_parse
 from vendors.models import Capability, ServiceCategory, ServiceOffering, Site
+from vendors.views import CATALOGUE_SESSION_KEY as SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 

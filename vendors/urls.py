@@ -1,12 +1,12 @@
 from django.urls import path
 
-from vendors import catalogue, views
+from vendors import views
 
 urlpatterns = [
     path("", views.directory, name="vendor-list"),
     path("compare/", views.compare, name="vendor-compare"),
-    path("catalogue/", catalogue.catalogue_import, name="catalogue-import"),
-    path("catalogue/export/", catalogue.catalogue_export, name="catalogue-export"),
+    path("catalogue/", views.catalogue_import, name="catalogue-import"),
+    path("catalogue/export/", views.catalogue_export, name="catalogue-export"),
     path("sites/new/", views.SiteEditView.as_view(), name="site-add"),
     path("sites/<int:pk>/", views.SiteDetailView.as_view(), name="site-detail"),
     path("sites/<int:pk>/edit/", views.SiteEditView.as_view(), name="site-edit"),

@@ -1,9 +1,22 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
 
+from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.generic_views import ObjectDeleteView, ObjectDetailView, ObjectEditView
-from vendors.forms import CertificationForm, OfferingForm, SiteForm, VendorProfileForm
+from vendors.catalogue import (
+    COLUMN_HELP,
+    CataloguePreview,
+    catalogue_apply,
+    catalogue_export_csv,
+    catalogue_parse,
+    catalogue_restore,
+)
+from vendors.forms import CatalogueUploadForm, CertificationForm, OfferingForm, SiteForm, VendorProfileForm
 from vendors.models import Certification, ServiceOffering, Site, Vendor
 from vendors.selectors import FACETS, SORTS, comparison_rows, directory_search, vendor_profile
 from vendors.services import vendor_record_delete, vendor_record_save
@@ -149,3 +162,83 @@ def compare(request):
     return render(
         request, "vendors/compare.html", {"profiles": profiles, "rows": comparison_rows(profiles), "error": error}
     )
+
+
+# --- catalogue import / export (the parsing and applying are in vendors.catalogue) ------------------
+
+CATALOGUE_SESSION_KEY = "catalogue_import"
+
+
+def _catalogue_vendor(request: HttpRequest) -> Vendor:
+    """The signed-in user's vendor, if the user may change its catalogue (viewers 403, others 404)."""
+    user = request.user
+    if not user.is_vendor:
+        raise Http404("The service catalogue import is for vendors.")
+    if not user.can_act:
+        raise PermissionDenied(VIEWER_READ_ONLY)
+    return user.vendor
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def catalogue_import(request: HttpRequest) -> HttpResponse:
+    """Upload a CSV/XLSX catalogue, preview every row with its errors, then apply all rows at once."""
+    vendor = _catalogue_vendor(request)
+    if request.method == "POST" and request.POST.get("action") == "apply":
+        return _catalogue_apply_view(request, vendor)
+    form = CatalogueUploadForm()
+    preview = None
+    if request.method == "POST":
+        request.session.pop(CATALOGUE_SESSION_KEY, None)  # a new upload replaces any pending preview
+        form = CatalogueUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            preview = catalogue_parse(vendor=vendor, uploaded_file=form.cleaned_data["file"])
+            if preview.errors:
+                for error in preview.errors:
+                    form.add_error("file", error)
+                preview = None
+            elif preview.is_valid:
+                request.session[CATALOGUE_SESSION_KEY] = preview.session_data()
+    return _render(request, vendor, form, preview)
+
+
+def _render(request: HttpRequest, vendor: Vendor, form: CatalogueUploadForm, preview: CataloguePreview | None):
+    context = {"vendor": vendor, "form": form, "preview": preview, "column_help": COLUMN_HELP}
+    return render(request, "vendors/catalogue_import.html", context)
+
+
+def _catalogue_apply_view(request: HttpRequest, vendor: Vendor) -> HttpResponse:
+    preview = catalogue_restore(vendor=vendor, data=request.session.get(CATALOGUE_SESSION_KEY))
+    if preview is None:
+        request.session.pop(CATALOGUE_SESSION_KEY, None)
+        messages.warning(request, "There is no checked catalogue file to apply. Upload the file again.")
+        return redirect("catalogue-import")
+    if not preview.is_valid:
+        request.session.pop(CATALOGUE_SESSION_KEY, None)
+        messages.error(
+            request, "The catalogue changed since the preview; nothing was saved. Fix the rows below and upload again."
+        )
+        return _render(request, vendor, CatalogueUploadForm(), preview)
+    created, updated = preview.created, preview.updated
+    try:
+        count = catalogue_apply(actor=request.user, vendor=vendor, preview=preview)
+    except ValidationError as exc:
+        request.session.pop(CATALOGUE_SESSION_KEY, None)
+        messages.error(request, "Nothing was saved: " + " ".join(exc.messages))
+        return redirect("catalogue-import")
+    request.session.pop(CATALOGUE_SESSION_KEY, None)
+    messages.success(
+        request,
+        f"Catalogue imported: {count} offering{'s' if count != 1 else ''} saved ({created} created, {updated} updated).",
+    )
+    return redirect(vendor.get_absolute_url())
+
+
+@login_required
+@require_safe
+def catalogue_export(request: HttpRequest) -> HttpResponse:
+    """The vendor's current catalogue as a CSV download, ready to edit and import again."""
+    vendor = _catalogue_vendor(request)
+    response = HttpResponse("\ufeff" + catalogue_export_csv(vendor=vendor), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{vendor.slug}-catalogue.csv"'
+    return response
