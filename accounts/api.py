@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from accounts.lockout import LOCKED_OUT
 from accounts.models import User
+from accounts.network import client_ip
 from accounts.services import api_token_create
 from cro_cmo.api.viewsets import ReadOnlyBaseViewSet
 
@@ -20,18 +21,31 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
 
 
+class ClientScopedRateThrottle(ScopedRateThrottle):
+    """Counts per client as ``accounts.network.client_ip`` defines it (the same rule as the lock-out)."""
+
+    def get_ident(self, request):
+        return client_ip(request)
+
+
 class TokenView(APIView):
     """Exchange an e-mail and password for an API token (shown once; send it as ``Token <key>``)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientScopedRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(
         request=TokenRequestSerializer,
         responses={
-            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            200: inline_serializer(
+                "TokenResponse",
+                {
+                    "token": serializers.CharField(),
+                    "expires_at": serializers.DateTimeField(allow_null=True, help_text="Null: never expires."),
+                },
+            ),
             400: OpenApiResponse(description="Missing fields or wrong credentials"),
             429: OpenApiResponse(description="Locked out after repeated failures"),
         },
@@ -51,8 +65,8 @@ class TokenView(APIView):
             if AxesProxyHandler.is_locked(request._request, credentials):
                 return Response({"detail": LOCKED_OUT}, status=status.HTTP_429_TOO_MANY_REQUESTS)
             return Response({"non_field_errors": [BAD_CREDENTIALS]}, status=status.HTTP_400_BAD_REQUEST)
-        _, key = api_token_create(user=user)
-        return Response({"token": key})
+        token, key = api_token_create(user=user)
+        return Response({"token": key, "expires_at": token.expires_at})
 
 
 class UserSerializer(serializers.ModelSerializer):

@@ -91,6 +91,27 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.get_full_name() or self.email
 
+    def set_unusable_password(self):
+        super().set_unusable_password()
+        self._password_cleared = True
+
+    def save(self, *args, **kwargs):
+        """Save; a new or cleared password revokes every API token of this user.
+
+        This is the one hook for every way a password is set: the browser's password change, the
+        reset link, the admin, ``changepassword``. A token issued under the old password must not
+        outlive it (a leaked password is typically why people change it). ``set_password`` leaves
+        the raw password in ``_password`` until the save; a transparent hash upgrade at sign-in
+        clears it before saving, so it revokes nothing.
+        """
+        password_changed = not self._state.adding and (
+            self._password is not None or getattr(self, "_password_cleared", False)
+        )
+        super().save(*args, **kwargs)
+        self._password_cleared = False
+        if password_changed:
+            ApiToken.objects.filter(user=self, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
     def get_full_name(self):
         return self.full_name
 
@@ -186,6 +207,12 @@ class ApiTokenQuerySet(VisibleQuerySet):
     def visible_to(self, user, action):
         return self.filter(user=user)
 
+    def usable(self):
+        """Neither revoked nor expired."""
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        )
+
 
 class ApiToken(models.Model):
     """A bearer token for the API (``Authorization: Token <key>``); only its SHA-256 is stored."""
@@ -197,6 +224,7 @@ class ApiToken(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -209,3 +237,38 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return secrets.token_urlsafe(32)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+
+class SignupRequest(models.Model):
+    """A sign-up waiting for its e-mail address to be confirmed.
+
+    Nothing is created until the link in the e-mail is followed, so a sign-up form answers the
+    same whether or not the address already has an account. Only hashes are stored: the
+    password's (as Django stores passwords) and the link token's.
+    """
+
+    email = models.EmailField()
+    details = models.JSONField(help_text="Organisation kind, name, type/kind, country and the person's name.")
+    password_hash = models.CharField(max_length=128, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"Sign-up of {self.email}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.confirmed_at is None and self.expires_at > timezone.now()

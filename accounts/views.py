@@ -2,12 +2,14 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import AcceptInviteForm, InviteForm, RoleForm, SignupForm
-from accounts.models import MemberInvite, User
+from accounts.forms import AcceptInviteForm, ApiTokenForm, InviteForm, RoleForm, SignupForm
+from accounts.models import ApiToken, MemberInvite, User
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -21,19 +23,40 @@ def _apply_errors(form, exc: ValidationError) -> None:
 
 
 def signup(request):
+    """Sign-up form; whatever the address, a valid form ends on "check your e-mail" (no account probing)."""
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.organisation_signup(**form.cleaned_data)
+            services.signup_request(**form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            login(request, user, backend=BACKEND)
-            messages.success(request, f"Welcome to cro_cmo. {user.organisation} is set up and you are its admin.")
-            return redirect("dashboard")
+            return redirect("signup-sent")
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_sent(request):
+    return render(request, "accounts/signup_sent.html")
+
+
+@never_cache
+def signup_confirm(request, token):
+    """The e-mailed link: a page with one button (mail scanners follow GET links; only a POST creates)."""
+    try:
+        pending = services.signup_from_token(token)
+    except ValidationError as exc:
+        return render(request, "accounts/invite_invalid.html", {"message": exc.messages[0]}, status=404)
+    if request.method == "POST":
+        try:
+            user = services.signup_confirm(token=token)
+        except ValidationError as exc:
+            return render(request, "accounts/invite_invalid.html", {"message": exc.messages[0]}, status=404)
+        login(request, user, backend=BACKEND)
+        messages.success(request, f"Welcome to cro_cmo. {user.organisation} is set up and you are its admin.")
+        return redirect("dashboard")
+    return render(request, "accounts/signup_confirm.html", {"pending": pending})
 
 
 def _require_admin(user):
@@ -118,3 +141,35 @@ def invite_accept(request, token):
             messages.success(request, f"Welcome to {user.organisation}.")
             return redirect("dashboard")
     return render(request, "accounts/invite_accept.html", {"form": form, "invite": invite})
+
+
+@never_cache
+@login_required
+def api_tokens(request):
+    """The user's own API tokens: list, create (the key is shown once, on this response only), revoke."""
+    form = ApiTokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_key = services.api_token_create(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            form = ApiTokenForm()
+    context = {
+        "tokens": ApiToken.objects.filter(user=request.user).order_by("-created"),
+        "form": form,
+        "new_key": new_key,
+    }
+    return render(request, "accounts/tokens.html", context)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk):
+    try:
+        token = services.api_token_revoke(actor=request.user, token_id=pk)
+    except ApiToken.DoesNotExist:
+        raise Http404("No such token") from None
+    messages.success(request, f"Token “{token.name}” ({token.prefix}…) revoked: it no longer works.")
+    return redirect("api-tokens")

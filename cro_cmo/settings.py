@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cro_cmo.middleware.ApiNoStoreMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cro_cmo.middleware_input.RejectUnstorableTextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditActorMiddleware",
@@ -178,6 +180,16 @@ AXES_USERNAME_CALLABLE = "accounts.lockout.attempted_email"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# X-Forwarded-For is trusted only through the proxies we run (0: none, the client is REMOTE_ADDR);
+# one rule (accounts.network.client_ip) for axes' lock-out and DRF's throttles.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
+# API tokens expire this many days after they are issued (0: never; a user may pick another lifetime).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+if API_TOKEN_DAYS < 0:
+    raise ImproperlyConfigured("API_TOKEN_DAYS must be 0 (never expire) or more.")
 
 # --- Internationalisation ---
 LANGUAGE_CODE = "en-gb"
@@ -270,6 +282,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "cro_cmo.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "cro_cmo.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": env_str("API_AUTH_THROTTLE", "20/min")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

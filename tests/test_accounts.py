@@ -17,7 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.api import BAD_CREDENTIALS, LOCKED_OUT
 from accounts.models import ApiToken, MemberInvite, Role, User
-from accounts.services import ALREADY_MEMBER, EMAIL_TAKEN, INVITE_INVALID, LAST_ADMIN, api_token_create
+from accounts.services import ALREADY_MEMBER, INVITE_INVALID, LAST_ADMIN, SIGNUP_LINK_INVALID, api_token_create
 from sponsors.models import Sponsor
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
@@ -29,6 +29,7 @@ NEW_PASSWORD = "plum-tractor-lantern-42"
 LOCKED_OUT_PAGE = "Too many failed sign-in attempts"
 INVITE_LINK = re.compile(r"https?://[^/\s]+(/accounts/invite/[^/\s]+/)")
 RESET_LINK = re.compile(r"https?://[^/\s]+(/accounts/reset/[^/\s]+/[^/\s]+/)")
+CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/accounts/signup/confirm/[^/\s]+/)")
 
 
 THROTTLE_KEY = ScopedRateThrottle.cache_format % {"scope": "auth", "ident": "127.0.0.1"}
@@ -70,6 +71,13 @@ def login_as(client, user):
     return client
 
 
+def main_text(response) -> str:
+    """The page's <main> (what the person reads), without per-response tokens."""
+    html = response.content.decode()
+    main = html[html.index("<main") : html.index("</main>")]
+    return re.sub(r'(csrfmiddlewaretoken" value=|nonce=)"[^"]*"', "", main)
+
+
 def token_client(key):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
@@ -90,9 +98,32 @@ def test_signup_form_renders(client):
     }
 
 
-def test_signup_sponsor_creates_organisation_and_admin_and_logs_in(client):
+def post_signup(client, on_commit, data):
+    with on_commit(execute=True):
+        return client.post("/accounts/signup/", data)
+
+
+def confirm_from_mail(client, message):
+    """Follow the e-mailed link: GET shows a button (creates nothing), POST creates and signs in."""
+    match = CONFIRM_LINK.search(message.body)
+    assert match, message.body
     before = counts()
-    response = client.post("/accounts/signup/", signup_data(email="Nina@Nimbus.TEST"))
+    page = client.get(match.group(1))
+    assert page.status_code == 200
+    assert counts() == before  # a mail scanner following the link creates nothing
+    return client.post(match.group(1))
+
+
+def test_signup_sponsor_creates_organisation_and_admin_once_the_address_is_confirmed(client, on_commit):
+    before = counts()
+    response = post_signup(client, on_commit, signup_data(email="Nina@Nimbus.TEST"))
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/signup/sent/"
+    assert counts() == before  # nothing exists until the address is confirmed
+    assert logged_in_user_id(client) is None
+    assert [m.to for m in mail.outbox] == [["nina@nimbus.test"]]
+
+    response = confirm_from_mail(client, mail.outbox[0])
     assert response.status_code == 302
     assert response["Location"] == "/dashboard/"
     sponsor = Sponsor.objects.get(name="Nimbus Therapeutics")
@@ -107,20 +138,20 @@ def test_signup_sponsor_creates_organisation_and_admin_and_logs_in(client):
     assert counts() == (before[0] + 1, before[1], before[2] + 1)
     assert logged_in_user_id(client) == str(user.pk)
     assert client.get("/dashboard/").status_code == 200
+    # The link works once.
+    again = Client().post(CONFIRM_LINK.search(mail.outbox[0].body).group(1))
+    assert again.status_code == 404
+    assert SIGNUP_LINK_INVALID in again.content.decode()
+    assert counts() == (before[0] + 1, before[1], before[2] + 1)
 
 
 @pytest.mark.parametrize("kind", ["cro", "cmo", "cdmo"])
-def test_signup_vendor_creates_vendor_of_that_kind_and_its_admin(client, kind):
+def test_signup_vendor_creates_vendor_of_that_kind_and_its_admin(client, on_commit, kind):
     before = counts()
-    response = client.post(
-        "/accounts/signup/",
-        signup_data(
-            organisation_kind="vendor",
-            organisation_name="Quartz Labs",
-            vendor_kind=kind,
-            email="q@quartz.test",
-        ),
-    )
+    data = signup_data(organisation_kind="vendor", organisation_name="Quartz Labs", vendor_kind=kind,
+                       email="q@quartz.test")  # fmt: skip
+    assert post_signup(client, on_commit, data).status_code == 302
+    response = confirm_from_mail(client, mail.outbox[0])
     assert response.status_code == 302
     vendor = Vendor.objects.get(name="Quartz Labs")
     assert vendor.kind == kind
@@ -131,27 +162,55 @@ def test_signup_vendor_creates_vendor_of_that_kind_and_its_admin(client, kind):
     assert logged_in_user_id(client) == str(user.pk)
 
 
-def test_signup_same_organisation_name_gets_a_unique_slug(client):
-    client.post("/accounts/signup/", signup_data(email="one@nimbus.test"))
-    client.post("/accounts/logout/")
-    response = client.post("/accounts/signup/", signup_data(email="two@nimbus.test"))
-    assert response.status_code == 302
+def test_signup_same_organisation_name_gets_a_unique_slug(client, on_commit):
+    for email in ("one@nimbus.test", "two@nimbus.test"):
+        browser = Client()
+        post_signup(browser, on_commit, signup_data(email=email))
+        assert confirm_from_mail(browser, mail.outbox[-1]).status_code == 302
     assert sorted(Sponsor.objects.filter(name="Nimbus Therapeutics").values_list("slug", flat=True)) == [
         "nimbus-therapeutics",
         "nimbus-therapeutics-2",
     ]
 
 
-@pytest.mark.parametrize("email", ["a-admin@a.test", "A-Admin@A.TEST", "  a-admin@a.test  "])
-def test_signup_with_taken_email_is_a_form_error_and_creates_nothing(client, personas, email):
+def test_signup_confirm_link_made_up_or_expired_is_404(client, on_commit):
+    from accounts.models import SignupRequest
+
+    assert client.get("/accounts/signup/confirm/made-up/").status_code == 404
+    post_signup(client, on_commit, signup_data())
+    SignupRequest.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    path = CONFIRM_LINK.search(mail.outbox[0].body).group(1)
+    response = client.post(path)
+    assert response.status_code == 404
+    assert SIGNUP_LINK_INVALID in response.content.decode()
+    assert not User.objects.filter(email="nina@nimbus.test").exists()
+
+
+def test_signup_confirmed_after_the_address_got_an_account_creates_nothing(client, on_commit):
+    post_signup(client, on_commit, signup_data())
+    UserFactory(email="nina@nimbus.test")  # e.g. invited and accepted meanwhile
     before = counts()
-    response = client.post("/accounts/signup/", signup_data(email=email))
-    assert response.status_code == 200
-    assert EMAIL_TAKEN in response.context["form"].errors["email"]
-    assert EMAIL_TAKEN in response.content.decode()
+    response = client.post(CONFIRM_LINK.search(mail.outbox[0].body).group(1))
+    assert response.status_code == 404
+    assert SIGNUP_LINK_INVALID in response.content.decode()
     assert counts() == before
-    assert not Sponsor.objects.filter(name="Nimbus Therapeutics").exists()
+
+
+@pytest.mark.parametrize("email", ["a-admin@a.test", "A-Admin@A.TEST", "  a-admin@a.test  "])
+def test_signup_with_taken_email_answers_like_a_new_one_and_emails_the_owner(client, personas, on_commit, email):
+    """No probing: the same redirect as a free address; the account's owner is told, nothing is created."""
+    before = counts()
+    fresh = post_signup(Client(), on_commit, signup_data(email="fresh@nimbus.test"))
+    taken = post_signup(client, on_commit, signup_data(email=email))
+    assert taken.status_code == fresh.status_code == 302
+    assert taken["Location"] == fresh["Location"] == "/accounts/signup/sent/"
+    assert counts() == before
     assert logged_in_user_id(client) is None
+    assert [m.to for m in mail.outbox] == [["fresh@nimbus.test"], ["a-admin@a.test"]]
+    owner_mail = mail.outbox[1]
+    assert "already has an account" in owner_mail.body
+    assert "/accounts/password_reset/" in owner_mail.body
+    assert not CONFIRM_LINK.search(owner_mail.body)
 
 
 @pytest.mark.parametrize("password", ["password", "12345678", "1234567890", "nina@nimbus.test", "short"])
@@ -558,14 +617,33 @@ def test_viewer_or_member_cannot_invite(client, personas, on_commit, persona):
     assert mail.outbox == []
 
 
-@pytest.mark.parametrize("email", ["a-viewer@a.test", "B-ADMIN@b.test"])
-def test_inviting_an_existing_email_is_a_form_error(client, personas, on_commit, email):
+def test_inviting_a_colleague_who_is_already_a_member_is_a_form_error(client, personas, on_commit):
+    """The admin sees their colleagues on the members page anyway: saying so plainly leaks nothing."""
     login_as(client, personas.sponsor_a_admin)
-    response = invite(client, on_commit, email=email)
+    response = invite(client, on_commit, email="A-Viewer@a.test")
     assert response.status_code == 200
     assert ALREADY_MEMBER in response.context["invite_form"].errors["email"]
     assert not MemberInvite.objects.exists()
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("email", ["b-admin@b.test", "X-ADMIN@x.test"])
+def test_inviting_an_address_with_an_account_elsewhere_answers_like_a_new_address(client, personas, on_commit, email):
+    """No probing of other organisations' addresses: same answer, same pending row; the owner is told."""
+    login_as(client, personas.sponsor_a_admin)
+    fresh = invite(client, on_commit, email="nobody-yet@example.test")
+    taken = invite(client, on_commit, email=email)
+    assert taken.status_code == fresh.status_code == 302
+    assert taken["Location"] == fresh["Location"]
+    shown = [str(m) for m in client.get("/accounts/members/").context["messages"]]
+    assert shown == ["Invitation sent to nobody-yet@example.test.", f"Invitation sent to {email.lower()}."]
+    pending = client.get("/accounts/members/").context["invites"]
+    assert sorted(i.email for i in pending) == sorted(["nobody-yet@example.test", email.lower()])
+    assert [m.to for m in mail.outbox] == [["nobody-yet@example.test"], [email.lower()]]
+    assert "already has a cro_cmo account" in mail.outbox[1].body
+    assert not INVITE_LINK.search(mail.outbox[1].body)  # nothing to accept with this address
+    owner = User.objects.get(email=email.lower())
+    assert owner.organisation != personas.sponsor_a  # their account is untouched
 
 
 def test_invite_with_unknown_role_is_a_form_error(client, personas, on_commit):
@@ -739,10 +817,18 @@ def test_password_reset_rejects_a_weak_new_password(client, personas):
     assert personas.sponsor_a_admin.check_password(PASSWORD)
 
 
-def test_password_reset_for_unknown_or_inactive_email_sends_nothing_and_does_not_leak(client, personas):
+def test_password_reset_answers_alike_for_known_unknown_and_inactive_addresses(client, personas):
+    """Same redirect, same page; each address gets one e-mail (only its owner reads which kind)."""
     User.objects.filter(pk=personas.sponsor_a_viewer.pk).update(is_active=False)
-    known = client.post("/accounts/password_reset/", {"email": "nobody@nowhere.test"})
-    inactive = client.post("/accounts/password_reset/", {"email": "a-viewer@a.test"})
-    assert known.status_code == inactive.status_code == 302
-    assert known["Location"] == inactive["Location"]
-    assert mail.outbox == []
+    answers = {
+        email: client.post("/accounts/password_reset/", {"email": email}, follow=True)
+        for email in ("a-admin@a.test", "nobody@nowhere.test", "a-viewer@a.test")
+    }
+    assert {r.redirect_chain[-1] for r in answers.values()} == {("/accounts/password_reset/done/", 302)}
+    pages = {main_text(r) for r in answers.values()}
+    assert len(pages) == 1 and "Check your e-mail" in pages.pop()
+    assert [m.to for m in mail.outbox] == [["a-admin@a.test"], ["nobody@nowhere.test"], ["a-viewer@a.test"]]
+    assert RESET_LINK.search(mail.outbox[0].body)
+    for message in mail.outbox[1:]:
+        assert not RESET_LINK.search(message.body)
+        assert "no active account uses this address" in message.body

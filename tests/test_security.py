@@ -34,6 +34,7 @@ def production_env(tmp_path, **overrides):
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(tmp_path)),
         "DJANGO_SETTINGS_MODULE": "cro_cmo.settings",
+        "ENV_FILE": os.devnull,  # a developer's local .env must not change what is checked
         "VAR_DIR": str(tmp_path / "var"),
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(45)[:60],  # 60 random characters
@@ -338,3 +339,53 @@ def test_unknown_api_object_is_404_json_for_a_signed_in_client(signed_in, path):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert "detail" in response.json()
+
+
+# --- API responses are never stored by caches ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method,path,data,expected_status",
+    [
+        ("post", "/api/v1/auth/token/", {"email": "csp@example.test", "password": PASSWORD}, 200),  # holds a token
+        ("post", "/api/v1/auth/token/", {"email": "csp@example.test", "password": "wrong"}, 400),
+        ("post", "/api/v1/auth/token/", {}, 400),
+        ("get", "/api/v1/programs/", None, 401),
+        ("get", "/api/v1/nope/", None, 404),
+        ("delete", "/api/v1/auth/token/", None, 405),
+        ("get", "/api/schema/", None, 200),
+    ],
+)
+def test_api_responses_carry_cache_control_no_store_anonymous(signed_in, method, path, data, expected_status):
+    from rest_framework.test import APIClient
+
+    response = (
+        getattr(APIClient(), method)(path, data, format="json")
+        if data is not None
+        else getattr(APIClient(), method)(path)
+    )
+    assert response.status_code == expected_status
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/programs/", "/api/v1/vendors/", "/api/v1/programs/999999/"])
+def test_api_responses_carry_cache_control_no_store_signed_in(signed_in, path):
+    response = signed_in.get(path)
+    assert response.status_code in (200, 404)
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_throttled_api_response_carries_cache_control_no_store(db):
+    from django.core.cache import cache
+    from rest_framework.test import APIClient
+
+    cache.clear()
+    client = APIClient()
+    responses = [client.post("/api/v1/auth/token/", {}, format="json") for _ in range(21)]
+    assert responses[-1].status_code == 429
+    assert {r["Cache-Control"] for r in responses} == {"no-store"}
+    cache.clear()
+
+
+def test_browser_pages_keep_their_own_caching(client):
+    assert "no-store" not in client.get("/").get("Cache-Control", "")
