@@ -39,6 +39,67 @@ def personas(db):
     return p
 
 
+@pytest.fixture
+def world(personas):
+    """The personas plus one of every resource each organisation owns, keyed by name.
+
+    ``tests/test_access_table.py`` states, as data, which persona sees and changes which of
+    these; a new resource joins this world (and that table) the day it is added. Names double
+    as markers: each object's name is unique text that a browser list shows only to those who see it.
+    """
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from notifications.models import Notification, OutboxEvent
+    from vendors.models import Capability, Certification, ServiceCategory, ServiceOffering, Site
+
+    p = personas
+    p.program_a.name, p.program_b.name = "Alpha programme QZA", "Bravo programme QZB"
+    p.program_a.save()
+    p.program_b.save()
+    clinical = ServiceCategory.objects.get(code="clinical-trials")
+    objects = {
+        "sponsor_a": p.sponsor_a,
+        "sponsor_b": p.sponsor_b,
+        "program_a": p.program_a,
+        "program_b": p.program_b,
+        "vendor_x": p.vendor_x,
+        "vendor_y": p.vendor_y,
+        "site_x": Site.objects.create(vendor=p.vendor_x, name="Xanadu site QZX", city="Leeds", country="GB"),
+        "site_y": Site.objects.create(vendor=p.vendor_y, name="Yonder site QZY", city="Lyon", country="FR"),
+        "offering_x": ServiceOffering.objects.create(vendor=p.vendor_x, category=clinical, description="QZX trials"),
+        "offering_x_inactive": ServiceOffering.objects.create(
+            vendor=p.vendor_x,
+            category=ServiceCategory.objects.get(code="data-management"),
+            description="QZX retired data management",
+            is_active=False,
+        ),
+        "offering_y": ServiceOffering.objects.create(
+            vendor=p.vendor_y, category=ServiceCategory.objects.get(code="packaging"), description="QZY packs"
+        ),
+        "cert_x": Certification.objects.create(
+            vendor=p.vendor_x, type="gcp", authority="mhra", number="QZX-GCP", issued_on=date(2024, 1, 1)
+        ),
+        "cert_y": Certification.objects.create(
+            vendor=p.vendor_y, type="gmp", authority="national", number="QZY-GMP", issued_on=date(2024, 1, 1)
+        ),
+        "category": clinical,
+        "capability": Capability.objects.filter(category=clinical).order_by("pk").first(),
+    }
+    for name in ["cert_x", "cert_y"]:
+        pdf = SimpleUploadedFile(f"{name}.pdf", b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+        objects[name].document = pdf
+        objects[name].save()
+    for name in [*PERSONA_NAMES, "staff"]:
+        objects[name] = getattr(p, name)
+    for name in ["sponsor_a_admin", "vendor_x_admin"]:
+        user = objects[name]
+        event = OutboxEvent.objects.create(event_type="test.notice", title=f"Notice for {name} QZN")
+        objects[f"notification_{name}"] = Notification.objects.create(user=user, event=event)
+    return objects
+
+
 PERSONA_NAMES = [
     "sponsor_a_admin",
     "sponsor_a_viewer",

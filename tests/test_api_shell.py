@@ -141,7 +141,7 @@ def test_malformed_updated_after_is_a_400_on_that_field(personas, api_client_for
 @pytest.mark.parametrize("resource", ["programs", "sponsors", "vendors", "notifications"])
 def test_every_list_accepts_updated_after(personas, api_client_for, resource):
     client = api_client_for(personas.sponsor_a_admin)
-    assert client.get(f"/api/v1/{resource}/").json()["count"] >= 0
+    assert client.get(f"/api/v1/{resource}/").status_code == 200
     future = client.get(f"/api/v1/{resource}/", {"updated_after": "2999-01-01T00:00:00Z"})
     assert future.status_code == 200
     assert future.json()["count"] == 0

@@ -5,6 +5,14 @@ from cro_cmo.api.exceptions import django_errors_as_drf
 from cro_cmo.services import object_save
 
 
+def _skip_blank(validator):
+    def validate(value):
+        if value not in ("", None):
+            validator(value)
+
+    return validate
+
+
 class ValidatedModelSerializer(serializers.ModelSerializer):
     """Validates through the model's ``full_clean()`` (fields, ``clean()``, database constraints),
     which DRF does not do, and saves through ``object_save`` so history records the actor.
@@ -13,6 +21,18 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
     """
 
     save_service = staticmethod(object_save)
+
+    def build_standard_field(self, field_name, model_field):
+        """Like Django, skip a field's validators on an allowed blank value.
+
+        DRF runs model validators on "" where Django's ``full_clean`` does not, so a blank optional
+        currency read from the API could not be written back (PUT of the object's own representation
+        answered 400).
+        """
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if field_kwargs.get("allow_blank") and field_kwargs.get("validators"):
+            field_kwargs["validators"] = [_skip_blank(v) for v in field_kwargs["validators"]]
+        return field_class, field_kwargs
 
     def _m2m_names(self):
         return {f.name for f in self.Meta.model._meta.many_to_many}

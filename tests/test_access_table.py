@@ -1,0 +1,441 @@
+"""Who sees what, written as data and checked on every route — independent of ``for_user``.
+
+``SEES`` and ``CHANGES`` state the product's rule (spec §3) for the ``world`` fixture, by
+persona and object name. They are not derived from ``for_user``: if a queryset's rule is wrong,
+or a view forgets to apply it, the routes disagree with this table and the test names the route.
+
+Checked on:
+- every API list (exactly the expected rows: missing rows fail as well as extra rows) and every
+  API detail route, with GET, PATCH, PUT, DELETE and each detail-level POST action;
+- every browser list page (the objects' names appear exactly for those who see them) and every
+  browser route that takes an object id or slug (detail, edit, delete, member actions, documents).
+A URL pattern with an object parameter that this module cannot classify fails the walk, so a new
+route is covered (or consciously excluded) the day it is added. The last tests plant routes that
+skip ``for_user`` and prove the table catches them.
+"""
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from cro_cmo.api.urls import router
+from tests.conftest import PERSONA_NAMES
+
+pytestmark = pytest.mark.django_db
+
+# --- The rule, as data ---------------------------------------------------------------------------
+
+# Everyone signed in sees the directory: vendors, their sites, active offerings, certificates.
+DIRECTORY = {"vendor_x", "vendor_y", "site_x", "site_y", "offering_x", "offering_y", "cert_x", "cert_y"}
+# The fixed catalogue (every row, not only the named ones) is read by all, changed by none.
+REFERENCE = {"category", "capability"}
+SPONSOR_A_PEOPLE = {"sponsor_a_admin", "sponsor_a_viewer"}
+VENDOR_X_PEOPLE = {"vendor_x_admin", "vendor_x_viewer"}
+VENDOR_X_OWN = {"vendor_x", "site_x", "offering_x", "offering_x_inactive", "cert_x"}
+
+SEES = {
+    "sponsor_a_admin": DIRECTORY | REFERENCE | {"sponsor_a", "program_a", "notification_sponsor_a_admin"} | SPONSOR_A_PEOPLE,
+    "sponsor_a_viewer": DIRECTORY | REFERENCE | {"sponsor_a", "program_a"} | SPONSOR_A_PEOPLE,
+    "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin"},
+    "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | {"notification_vendor_x_admin"} | VENDOR_X_PEOPLE,
+    "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE,
+    "vendor_y_admin": DIRECTORY | REFERENCE | {"vendor_y_admin"},
+    "anonymous": set(),
+}
+CHANGES = {
+    # Admins manage their organisation (profile, colleagues); members act; viewers change nothing.
+    "sponsor_a_admin": {"sponsor_a", "program_a"} | SPONSOR_A_PEOPLE,
+    "sponsor_a_viewer": set(),
+    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin"},
+    "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE,
+    "vendor_x_viewer": set(),
+    "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y", "vendor_y_admin"},
+    "anonymous": set(),
+}
+ALL_PERSONAS = [*PERSONA_NAMES, "anonymous"]
+VIEWERS = {"sponsor_a_viewer", "vendor_x_viewer"}
+
+# Browser pages that list objects: URL name → the names of the objects whose name they may show.
+BROWSER_LISTS = {
+    "program-list": {"program_a", "program_b"},
+    "dashboard": {"program_a", "program_b"},
+    "vendor-list": {"vendor_x", "vendor_y"},
+    "notifications": {"notification_sponsor_a_admin", "notification_vendor_x_admin"},
+    "members": {*PERSONA_NAMES},
+}
+# Browser routes with an object parameter that are not object pages (public tokens from e-mails).
+NOT_OBJECT_ROUTES = {"invite-accept", "password_reset_confirm"}
+# Function views with an object parameter: URL name → (kwarg, action, HTTP method).
+FUNCTION_OBJECT_ROUTES = {
+    "certification-document": ("pk", "view", "get"),
+    "member-role": ("pk", "change", "post"),
+    "member-remove": ("pk", "change", "post"),
+    "invite-revoke": ("pk", "change", "post"),
+}
+
+
+def marker(world, name) -> str:
+    """The unique text by which a browser page shows object ``name``."""
+    obj = world[name]
+    if name in PERSONA_NAMES:
+        return obj.email
+    if name.startswith("notification_"):
+        return obj.event.title
+    return obj.name
+
+
+def client_for(world, persona, api_client_for, browser: bool = False):
+    if persona == "anonymous":
+        from django.test import Client
+
+        return Client() if browser else APIClient()
+    user = world[persona]
+    if browser:
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+    return api_client_for(user)
+
+
+def expected_pks(world, persona, model, table) -> set:
+    """Primary keys of ``model`` that ``table`` (SEES or CHANGES) grants ``persona``."""
+    names = table[persona]
+    if table is SEES and persona != "anonymous" and any(
+        name in REFERENCE and isinstance(world[name], model) for name in world
+    ):
+        return set(model.objects.values_list("pk", flat=True))  # the whole catalogue
+    return {world[name].pk for name in names if name in world and type(world[name]) is model}
+
+
+def named_objects(world, model) -> dict:
+    return {name: obj for name, obj in world.items() if type(obj) is model}
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+
+def api_problems(world, persona, client, api_router) -> list[str]:
+    """Every way the API routes of ``api_router`` disagree with the table for ``persona``."""
+    problems = []
+    for prefix, viewset, _ in api_router.registry:
+        model = viewset.queryset.model
+        objects = named_objects(world, model)
+        if not objects:
+            problems.append(f"{prefix}: no object of {model.__name__} in the world: add one and its table rows")
+            continue
+        problems += api_list_problems(world, persona, client, prefix, model)
+        for name, obj in objects.items():
+            problems += api_detail_problems(world, persona, client, prefix, viewset, name, obj)
+    return problems
+
+
+def api_list_problems(world, persona, client, prefix, model) -> list[str]:
+    url, listed = f"/api/v1/{prefix}/?page_size=100", set()
+    while url:
+        response = client.get(url)
+        if persona == "anonymous":
+            return [] if response.status_code == 401 else [f"{prefix} list: anonymous got {response.status_code}"]
+        if response.status_code != 200:
+            return [f"{prefix} list: {response.status_code}"]
+        listed |= {row["id"] for row in response.json()["results"]}
+        url = response.json()["next"]
+    expected = expected_pks(world, persona, model, SEES)
+    problems = []
+    if listed - expected:
+        problems.append(f"{prefix} list shows {sorted(listed - expected)} it should not")
+    if expected - listed:
+        problems.append(f"{prefix} list misses {sorted(expected - listed)}")
+    return problems
+
+
+def _in_savepoint(call):
+    """Run a write and undo it, so each check starts from the same world."""
+    with transaction.atomic():
+        response = call()
+        transaction.set_rollback(True)
+    return response
+
+
+def api_detail_problems(world, persona, client, prefix, viewset, name, obj) -> list[str]:
+    sees, changes = name in SEES[persona], name in CHANGES[persona]
+    url, problems = f"/api/v1/{prefix}/{obj.pk}/", []
+    denied = {401} if persona == "anonymous" else {404} if not sees else {403, 404}
+    if persona in VIEWERS:
+        denied = denied | {403}  # a viewer's every write is refused by role, before any lookup: nothing leaks
+
+    def check(verb, status, allowed_ok):
+        ok = allowed_ok if changes else denied
+        if status not in ok:
+            problems.append(f"{verb} {url}: {status}, expected one of {sorted(ok)} ({persona}, {name})")
+
+    got = client.get(url)
+    read_ok = {200} if sees else ({401} if persona == "anonymous" else {404})
+    if got.status_code not in read_ok:
+        problems.append(f"GET {url}: {got.status_code}, expected {sorted(read_ok)} ({persona}, {name})")
+    elif sees and got.json().get("id") != obj.pk:
+        problems.append(f"GET {url}: body is not object {obj.pk}")
+    for extra in viewset.get_extra_actions():
+        if extra.detail and "get" in extra.mapping:
+            status = client.get(f"{url}{extra.url_path}/").status_code
+            if status not in read_ok:
+                problems.append(f"GET {url}{extra.url_path}/: {status}, expected {sorted(read_ok)} ({persona})")
+    writable = "patch" in viewset.http_method_names and hasattr(viewset, "partial_update")
+    if not writable:
+        return problems + read_only_write_problems(client, url)
+    check("PATCH", _in_savepoint(lambda: client.patch(url, {}, format="json")).status_code, {200})
+    body = _representation(world, prefix, obj, viewset)
+    check("PUT", _in_savepoint(lambda: client.put(url, body, format="json")).status_code, {200})
+    if "delete" in viewset.http_method_names and hasattr(viewset, "destroy"):
+        check("DELETE", _in_savepoint(lambda: client.delete(url)).status_code, {204})
+    for extra in viewset.get_extra_actions():
+        if extra.detail and "post" in extra.mapping:
+            status = _in_savepoint(lambda: client.post(f"{url}{extra.url_path}/", {}, format="json")).status_code
+            check(f"POST {extra.url_path}", status, {200, 201, 204, 400, 409})
+    return problems
+
+
+def read_only_write_problems(client, url) -> list[str]:
+    """A read-only route refuses every write the same way for every object (nothing to leak)."""
+    problems = []
+    for verb in ("patch", "put", "delete"):
+        status = getattr(client, verb)(url, {}, format="json").status_code
+        if status not in (401, 403, 404, 405):
+            problems.append(f"{verb.upper()} {url} on a read-only route: {status}")
+    return problems
+
+
+def _representation(world, prefix, obj, viewset) -> dict:
+    """The object's own API representation, as the platform staff reads it: a valid PUT body.
+
+    Files are left out: a JSON client cannot send one (uploads are multipart).
+    """
+    from rest_framework.fields import FileField
+
+    staff = APIClient()
+    staff.force_authenticate(world["staff"])
+    body = staff.get(f"/api/v1/{prefix}/{obj.pk}/").json()
+    files = {name for name, field in viewset.serializer_class().fields.items() if isinstance(field, FileField)}
+    return {key: value for key, value in body.items() if key not in files}
+
+
+@pytest.mark.parametrize("persona", ALL_PERSONAS)
+def test_every_api_route_follows_the_access_table(world, api_client_for, persona):
+    client = client_for(world, persona, api_client_for)
+    assert api_problems(world, persona, client, router) == []
+
+
+# --- Browser -------------------------------------------------------------------------------------
+
+
+def browser_routes():
+    """(full pattern, URL name, view class or None, parameter names) for every browser route."""
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if str(entry.pattern).startswith(("api/", "admin/")):
+                    continue  # the API has its own walk; the admin is platform staff's
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                yield (
+                    prefix + str(entry.pattern),
+                    entry.name,
+                    getattr(entry.callback, "view_class", None),
+                    list(entry.pattern.converters),
+                )
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def object_route_spec(name, view_class, params):
+    """(model, lookup kwarg, action, method) for a browser route that acts on one object, or None."""
+    from cro_cmo.generic_views import ObjectDeleteView, ObjectDetailView, ObjectEditView
+
+    if name in FUNCTION_OBJECT_ROUTES:
+        kwarg, action, method = FUNCTION_OBJECT_ROUTES[name]
+        return None, kwarg, action, method
+    for base, action, method in [(ObjectDetailView, "view", "get"), (ObjectEditView, "change", "get"),
+                                 (ObjectDeleteView, "change", "post")]:  # fmt: skip
+        if view_class and issubclass(view_class, base):
+            return view_class.queryset.model, view_class.lookup_field, action, method
+    return None
+
+
+def test_every_browser_route_with_an_object_parameter_is_classified():
+    """A new route that takes an object id must join the table (or be declared not an object page)."""
+    unclassified = [
+        pattern
+        for pattern, name, view_class, params in browser_routes()
+        if params and name not in NOT_OBJECT_ROUTES and object_route_spec(name, view_class, params) is None
+    ]
+    assert unclassified == []
+
+
+def _model_of_function_route(name):
+    from accounts.models import MemberInvite, User
+    from vendors.models import Certification
+
+    return {"certification-document": Certification, "member-role": User, "member-remove": User,
+            "invite-revoke": MemberInvite}[name]  # fmt: skip
+
+
+def browser_object_problems(world, persona, client) -> list[str]:
+    problems = []
+    for _, name, view_class, params in browser_routes():
+        if not params or name in NOT_OBJECT_ROUTES:
+            continue
+        spec = object_route_spec(name, view_class, params)
+        if spec is None:
+            continue  # reported by test_every_browser_route_with_an_object_parameter_is_classified
+        model, kwarg, action, method = spec
+        model = model or _model_of_function_route(name)
+        for obj_name, obj in named_objects(world, model).items():
+            table = SEES if action == "view" else CHANGES
+            allowed = obj_name in table[persona]
+            url = reverse(name, kwargs={kwarg: getattr(obj, kwarg)})
+            if method == "get":
+                status = client.get(url).status_code
+            else:
+                status = _in_savepoint(lambda url=url: client.post(url, {"role": "member"})).status_code
+            if persona == "anonymous":
+                ok = {302}  # to the login page
+            elif allowed:
+                ok = {200} if method == "get" else {302}
+            else:
+                ok = {404} if obj_name not in SEES[persona] else {403, 404}
+                if persona in VIEWERS:
+                    ok = ok | {403}  # refused by role before any lookup
+            if status not in ok:
+                problems.append(f"{method.upper()} {url}: {status}, expected {sorted(ok)} ({persona}, {obj_name})")
+    return problems
+
+
+def browser_list_problems(world, persona, client, lists=None) -> list[str]:
+    problems = []
+    for url_name, names in (lists or BROWSER_LISTS).items():
+        response = client.get(reverse(url_name))
+        if response.status_code >= 500:
+            problems.append(f"{url_name}: {response.status_code}")
+            continue
+        html = response.content.decode()
+        for obj_name in names:
+            shown = marker(world, obj_name) in html
+            if shown and obj_name not in SEES[persona]:
+                problems.append(f"{url_name} shows {obj_name} to {persona}")
+            if not shown and obj_name in SEES[persona]:
+                problems.append(f"{url_name} misses {obj_name} for {persona} (status {response.status_code})")
+    return problems
+
+
+@pytest.mark.parametrize("persona", ALL_PERSONAS)
+def test_every_browser_object_route_follows_the_access_table(world, api_client_for, persona):
+    client = client_for(world, persona, api_client_for, browser=True)
+    assert browser_object_problems(world, persona, client) == []
+
+
+@pytest.mark.parametrize("persona", ALL_PERSONAS)
+def test_every_browser_list_shows_exactly_what_the_table_allows(world, api_client_for, persona):
+    client = client_for(world, persona, api_client_for, browser=True)
+    assert browser_list_problems(world, persona, client) == []
+
+
+@pytest.mark.parametrize("persona", ALL_PERSONAS)
+def test_every_browser_page_without_parameters_answers_without_error(world, api_client_for, persona):
+    """The walk over every list-like page: no server error, and a private page asks anonymous to sign in."""
+    client = client_for(world, persona, api_client_for, browser=True)
+    public = {"landing", "login", "logout", "signup", "password_reset", "password_reset_done",
+              "password_reset_complete", "healthz"}  # fmt: skip
+    problems = []
+    for pattern, name, _, params in browser_routes():
+        if params:
+            continue
+        response = client.get("/" + pattern)
+        if response.status_code >= 500:
+            problems.append(f"/{pattern}: {response.status_code}")
+        elif persona == "anonymous" and name not in public and response.status_code not in (302, 405):
+            problems.append(f"/{pattern} answered {response.status_code} to anonymous")
+    assert problems == []
+
+
+# --- The table catches what skips for_user -------------------------------------------------------
+
+
+def _with_urls(settings, extra):
+    from django.urls import clear_url_caches
+
+    import cro_cmo.urls
+
+    settings.ROOT_URLCONF = type("PlantedUrls", (), {"urlpatterns": [*extra, *cro_cmo.urls.urlpatterns],
+                                                      "handler404": cro_cmo.urls.handler404})  # fmt: skip
+    clear_url_caches()
+
+
+def test_a_browser_list_view_that_skips_for_user_is_caught(world, api_client_for, settings):
+    from django.urls import clear_url_caches, path
+
+    from sponsors.views import ProgramListView
+
+    class UnscopedProgramList(ProgramListView):
+        def restricted_queryset(self, action="view"):
+            return self.queryset  # the planted bug: every sponsor's programmes
+
+    _with_urls(settings, [path("planted-programs/", UnscopedProgramList.as_view(), name="planted-programs")])
+    try:
+        client = client_for(world, "sponsor_b_admin", api_client_for, browser=True)
+        problems = browser_list_problems(world, "sponsor_b_admin", client, {"planted-programs": {"program_a"}})
+    finally:
+        clear_url_caches()
+    assert problems == ["planted-programs shows program_a to sponsor_b_admin"]
+
+
+def test_a_browser_detail_view_that_skips_for_user_is_caught(world, api_client_for, settings):
+    from django.urls import clear_url_caches, path
+
+    from sponsors.views import ProgramDetailView
+
+    class UnscopedProgramDetail(ProgramDetailView):
+        def restricted_queryset(self, action="view"):
+            return self.queryset
+
+    _with_urls(settings, [path("planted-programs/<int:pk>/", UnscopedProgramDetail.as_view(), name="planted")])
+    try:
+        client = client_for(world, "sponsor_b_admin", api_client_for, browser=True)
+        problems = browser_object_problems(world, "sponsor_b_admin", client)
+    finally:
+        clear_url_caches()
+    assert f"GET /planted-programs/{world['program_a'].pk}/: 200, expected [404] (sponsor_b_admin, program_a)" in problems
+
+
+def test_an_api_viewset_that_skips_for_user_is_caught(world, api_client_for, settings):
+    from django.urls import clear_url_caches, include, path
+    from rest_framework import viewsets
+    from rest_framework.routers import DefaultRouter
+
+    from sponsors.api import ProgramSerializer
+
+    class UnscopedProgramViewSet(viewsets.ReadOnlyModelViewSet):
+        queryset = world["program_a"].__class__.objects.all()
+        serializer_class = ProgramSerializer
+
+    planted = DefaultRouter()
+    planted.register("planted-programs", UnscopedProgramViewSet, basename="planted")
+    _with_urls(settings, [path("api/v1/", include(planted.urls))])
+    try:
+        problems = api_problems(world, "sponsor_b_admin", client_for(world, "sponsor_b_admin", api_client_for), planted)
+    finally:
+        clear_url_caches()
+    assert f"planted-programs list shows [{world['program_a'].pk}] it should not" in problems
+    assert any(p.startswith(f"GET /api/v1/planted-programs/{world['program_a'].pk}/: 200") for p in problems)
+
+
+def test_a_wrong_for_user_rule_is_caught_even_when_every_view_applies_it(world, api_client_for, monkeypatch):
+    """The table is not derived from for_user: a queryset rule that leaks fails it."""
+    from sponsors.models import ProgramQuerySet
+
+    monkeypatch.setattr(ProgramQuerySet, "visible_to", lambda self, user, action: self)
+    client = client_for(world, "sponsor_b_admin", api_client_for)
+    problems = api_problems(world, "sponsor_b_admin", client, router)
+    assert f"programs list shows [{world['program_a'].pk}] it should not" in problems
