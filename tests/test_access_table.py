@@ -35,7 +35,10 @@ VENDOR_X_PEOPLE = {"vendor_x_admin", "vendor_x_viewer"}
 VENDOR_X_OWN = {"vendor_x", "site_x", "offering_x", "offering_x_inactive", "cert_x"}
 
 SEES = {
-    "sponsor_a_admin": DIRECTORY | REFERENCE | {"sponsor_a", "program_a", "notification_sponsor_a_admin"} | SPONSOR_A_PEOPLE,
+    "sponsor_a_admin": DIRECTORY
+    | REFERENCE
+    | {"sponsor_a", "program_a", "notification_sponsor_a_admin"}
+    | SPONSOR_A_PEOPLE,
     "sponsor_a_viewer": DIRECTORY | REFERENCE | {"sponsor_a", "program_a"} | SPONSOR_A_PEOPLE,
     "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin"},
     "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | {"notification_vendor_x_admin"} | VENDOR_X_PEOPLE,
@@ -103,8 +106,10 @@ def client_for(world, persona, api_client_for, browser: bool = False):
 def expected_pks(world, persona, model, table) -> set:
     """Primary keys of ``model`` that ``table`` (SEES or CHANGES) grants ``persona``."""
     names = table[persona]
-    if table is SEES and persona != "anonymous" and any(
-        name in REFERENCE and isinstance(world[name], model) for name in world
+    if (
+        table is SEES
+        and persona != "anonymous"
+        and any(name in REFERENCE and isinstance(world[name], model) for name in world)
     ):
         return set(model.objects.values_list("pk", flat=True))  # the whole catalogue
     return {world[name].pk for name in names if name in world and type(world[name]) is model}
@@ -192,7 +197,8 @@ def api_detail_problems(world, persona, client, prefix, viewset, name, obj) -> l
         check("DELETE", _in_savepoint(lambda: client.delete(url)).status_code, {204})
     for extra in viewset.get_extra_actions():
         if extra.detail and "post" in extra.mapping:
-            status = _in_savepoint(lambda: client.post(f"{url}{extra.url_path}/", {}, format="json")).status_code
+            action_url = f"{url}{extra.url_path}/"
+            status = _in_savepoint(lambda u=action_url: client.post(u, {}, format="json")).status_code
             check(f"POST {extra.url_path}", status, {200, 201, 204, 400, 409})
     return problems
 
@@ -406,7 +412,9 @@ def test_a_browser_detail_view_that_skips_for_user_is_caught(world, api_client_f
         problems = browser_object_problems(world, "sponsor_b_admin", client)
     finally:
         clear_url_caches()
-    assert f"GET /planted-programs/{world['program_a'].pk}/: 200, expected [404] (sponsor_b_admin, program_a)" in problems
+    assert (
+        f"GET /planted-programs/{world['program_a'].pk}/: 200, expected [404] (sponsor_b_admin, program_a)" in problems
+    )
 
 
 def test_an_api_viewset_that_skips_for_user_is_caught(world, api_client_for, settings):
