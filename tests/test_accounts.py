@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -832,3 +833,83 @@ def test_password_reset_answers_alike_for_known_unknown_and_inactive_addresses(c
     for message in mail.outbox[1:]:
         assert not RESET_LINK.search(message.body)
         assert "no active account uses this address" in message.body
+
+
+# --- The last-admin rule holds under concurrent changes ---------------------------------------------
+
+
+def _concurrently(calls):
+    """Run each call in its own thread and database connection, released together by a barrier."""
+    import threading
+
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=30)
+            call()
+            outcomes[index] = "ok"
+        except ValidationError as exc:
+            outcomes[index] = " ".join(exc.messages)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks under real concurrency need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(3))
+@pytest.mark.parametrize(
+    "first,second",
+    [("demote", "demote"), ("remove", "remove"), ("demote", "remove")],
+)
+def test_two_admins_changing_each_other_at_once_leave_exactly_one_admin(first, second, attempt):
+    """Was: both demotions committed (2 of 2 tries) and the organisation had no admin."""
+    from accounts import services
+    from tests.factories import SponsorFactory
+
+    sponsor = SponsorFactory(name="Race Pharma", slug="race-pharma")
+    ann = UserFactory(email="ann@race.test", sponsor=sponsor, role=Role.ADMIN)
+    bob = UserFactory(email="bob@race.test", sponsor=sponsor, role=Role.ADMIN)
+
+    def act(kind, actor, member):
+        if kind == "demote":
+            return lambda: services.member_change_role(actor=actor, member=member, role=Role.MEMBER)
+        return lambda: services.member_remove(actor=actor, member=member)
+
+    outcomes = _concurrently([act(first, ann, bob), act(second, bob, ann)])
+    assert sorted(o == "ok" for o in outcomes) == [False, True], outcomes
+    refused = next(o for o in outcomes if o != "ok")
+    assert refused in (services.NO_LONGER_ADMIN, LAST_ADMIN)
+    admins = User.objects.filter(sponsor=sponsor, role=Role.ADMIN, is_active=True)
+    assert admins.count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks under real concurrency need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_a_third_and_each_other_keep_an_admin():
+    """Three admins, three concurrent demotions in a ring: at least one admin remains."""
+    from accounts import services
+    from tests.factories import SponsorFactory
+
+    sponsor = SponsorFactory(name="Ring Pharma", slug="ring-pharma")
+    people = [UserFactory(email=f"{n}@ring.test", sponsor=sponsor, role=Role.ADMIN) for n in ("a", "b", "c")]
+    calls = [
+        (lambda actor=actor, member=member: services.member_change_role(actor=actor, member=member, role=Role.VIEWER))
+        for actor, member in zip(people, people[1:] + people[:1], strict=True)
+    ]
+    outcomes = _concurrently(calls)
+    assert outcomes.count("ok") in (1, 2), outcomes
+    assert User.objects.filter(sponsor=sponsor, role=Role.ADMIN, is_active=True).count() >= 1
