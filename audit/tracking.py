@@ -8,6 +8,9 @@ from django.db import models
 
 from audit.models import serialise_value
 
+# The user's organisation foreign keys; a record owned through one of them is that organisation's.
+ORGANISATION_FIELDS = ("sponsor", "vendor")
+
 
 class HistoryMixin(models.Model):
     history_exclude: tuple[str, ...] = ("created", "updated", "search_vector")
@@ -34,3 +37,37 @@ class HistoryMixin(models.Model):
         from audit.models import HistoryEntry
 
         return HistoryEntry.objects.for_object(self).select_related("actor")
+
+    def history_owners(self) -> dict[str, set[int]]:
+        """The organisations whose record this is: ``{"vendor": {pk}, "sponsor": {pk}}``.
+
+        Read from the model: the object is itself a sponsor or vendor, or it has foreign keys to
+        them (a record with both, e.g. a contract, belongs to both sides). Override for anything else.
+        """
+        from django.contrib.auth import get_user_model
+
+        owners: dict[str, set[int]] = {}
+        for name in ORGANISATION_FIELDS:
+            org_model = get_user_model()._meta.get_field(name).related_model
+            if isinstance(self, org_model):
+                owners.setdefault(name, set()).add(self.pk)
+                continue
+            for field in self._meta.concrete_fields:
+                if field.many_to_one and field.related_model is org_model:
+                    value = getattr(self, field.attname)
+                    if value is not None:
+                        owners.setdefault(name, set()).add(value)
+        return owners
+
+    def history_visible_to(self, user) -> bool:
+        """Who may read this object's audit trail: the one rule for the API and the browser.
+
+        The owning organisation's people (every role: a QA auditor is often a viewer) and platform
+        staff (superusers). Not everyone who may *see* the object: a vendor's profile is public in
+        the directory, but its history names the vendor's staff and shows old values (prices…).
+        """
+        if user is None or not user.is_authenticated or not user.is_active:
+            return False
+        if user.is_superuser:
+            return True
+        return any(getattr(user, f"{name}_id", None) in ids for name, ids in self.history_owners().items())

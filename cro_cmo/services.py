@@ -21,8 +21,10 @@ def object_save(*, actor, instance: models.Model, m2m: dict | None = None, reaso
     """
     with audit_context(actor=actor, reason=reason):
         instance.full_clean()
-        if m2m and hasattr(instance, "clean_m2m"):
-            instance.clean_m2m(m2m)  # rules across relations, e.g. capabilities of the right category
+        if hasattr(instance, "clean_m2m"):
+            # Rules across relations (capabilities of the right category), also when a partial update
+            # sends no relation at all: clean_m2m checks what it is not given with the current values.
+            instance.clean_m2m(m2m or {})
         instance.save()
         for name, values in (m2m or {}).items():
             getattr(instance, name).set(values)

@@ -379,3 +379,91 @@ def test_database_refuses_raw_update_and_delete(entry, sql):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [entry.pk])
     assert HistoryEntry.objects.get(pk=entry.pk).reason == ""
+
+
+# --- Who reads an object's history: one rule for the API and the browser ---------------------------
+
+
+@pytest.fixture
+def vendor_records(personas):
+    """Vendor X's profile, a site, an offering and a certificate, each edited once by X's admin."""
+    from datetime import date
+
+    from vendors.models import Certification, ServiceCategory, ServiceOffering, Site
+
+    actor = personas.vendor_x_admin
+    vendor = personas.vendor_x
+    with audit_context(actor=actor):
+        vendor.description = "Secret old description"
+        vendor.save()
+        vendor.description = "Public description"
+        vendor.save()
+        site = Site.objects.create(vendor=vendor, name="Leeds lab", city="Leeds", country="GB")
+        offering = ServiceOffering.objects.create(
+            vendor=vendor, category=ServiceCategory.objects.get(code="clinical-trials"), price_min=Decimal("1000"),
+            price_max=Decimal("5000"), currency="EUR",
+        )  # fmt: skip
+        offering.price_min = Decimal("900")
+        offering.save()
+        cert = Certification.objects.create(vendor=vendor, type="gcp", authority="mhra", issued_on=date(2024, 1, 1))
+    return {
+        "vendors": vendor, "sites": site, "offerings": offering, "certifications": cert,
+    }  # fmt: skip
+
+
+HISTORY_READERS = {"vendor_x_admin", "vendor_x_viewer", "staff"}
+HISTORY_OUTSIDERS = {"sponsor_a_admin", "sponsor_a_viewer", "sponsor_b_admin", "vendor_y_admin"}
+
+
+@pytest.mark.parametrize("resource", ["vendors", "sites", "offerings", "certifications"])
+@pytest.mark.parametrize("persona", sorted(HISTORY_READERS | HISTORY_OUTSIDERS))
+def test_history_endpoint_is_for_the_owning_vendor_and_platform_staff(
+    personas, vendor_records, api_client_for, resource, persona
+):
+    """Was: any signed-in user read another organisation's staff names and old values here."""
+    from cro_cmo.api.viewsets import HISTORY_NOT_YOURS
+
+    obj = vendor_records[resource]
+    client = api_client_for(getattr(personas, persona))
+    assert client.get(f"/api/v1/{resource}/{obj.pk}/").status_code == 200  # the record itself is public
+    response = client.get(f"/api/v1/{resource}/{obj.pk}/history/")
+    body = response.json()
+    if persona in HISTORY_READERS:
+        assert response.status_code == 200
+        assert body["count"] >= 1
+        assert personas.vendor_x_admin.full_name in {row["actor_name"] for row in body["results"]}
+    else:
+        assert response.status_code == 403
+        assert body == {"detail": HISTORY_NOT_YOURS}
+        assert personas.vendor_x_admin.full_name not in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", sorted(HISTORY_READERS | HISTORY_OUTSIDERS))
+@pytest.mark.parametrize("resource", ["vendors", "sites", "offerings", "certifications"])
+def test_browser_history_panel_follows_the_same_rule(personas, vendor_records, browser_client_for, persona, resource):
+    obj = vendor_records[resource]
+    path = obj.get_absolute_url()
+    page = browser_client_for(getattr(personas, persona)).get(path)
+    assert page.status_code == 200, path
+    html = page.content.decode()
+    shown = 'id="history"' in html
+    assert shown == (persona in HISTORY_READERS), (persona, path)
+    assert (personas.vendor_x_admin.full_name in html) == shown
+    if resource == "vendors":
+        assert ("Secret old description" in html) == shown
+
+
+def test_history_rule_reads_owners_from_the_model(personas, vendor_records):
+    """Sponsor records belong to their sponsor; vendor records to their vendor; staff read all."""
+    program = ProgramFactory(sponsor=personas.sponsor_a, code="OWN-1")
+    assert program.history_owners() == {"sponsor": {personas.sponsor_a.pk}}
+    assert personas.sponsor_a.history_owners() == {"sponsor": {personas.sponsor_a.pk}}
+    assert vendor_records["certifications"].history_owners() == {"vendor": {personas.vendor_x.pk}}
+    assert program.history_visible_to(personas.sponsor_a_viewer)
+    assert not program.history_visible_to(personas.sponsor_b_admin)
+    assert not program.history_visible_to(personas.vendor_x_admin)
+    assert program.history_visible_to(personas.staff)
+    from django.contrib.auth.models import AnonymousUser
+
+    assert not program.history_visible_to(AnonymousUser())
+    assert not program.history_visible_to(None)

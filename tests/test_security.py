@@ -389,3 +389,87 @@ def test_throttled_api_response_carries_cache_control_no_store(db):
 
 def test_browser_pages_keep_their_own_caching(client):
     assert "no-store" not in client.get("/").get("Cache-Control", "")
+
+
+# --- Offerings: cross-relation rules on partial updates; inactive offerings, one visibility rule -----
+
+
+@pytest.fixture
+def offering_x(personas):
+    from vendors.models import Capability, ServiceCategory, ServiceOffering
+
+    offering = ServiceOffering.objects.create(
+        vendor=personas.vendor_x, category=ServiceCategory.objects.get(code="clinical-trials")
+    )
+    offering.capabilities.set([Capability.objects.get(slug="phase-iii")])
+    return offering
+
+
+def test_patching_only_the_category_cannot_keep_the_old_categorys_capabilities(personas, offering_x, api_client_for):
+    client = api_client_for(personas.vendor_x_admin)
+    response = client.patch(f"/api/v1/offerings/{offering_x.pk}/", {"category": "data-management"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"capabilities": ["Not capabilities of Data Management: Phase III."]}
+    offering_x.refresh_from_db()
+    assert offering_x.category.code == "clinical-trials"
+    # Sending the new category's capabilities with it is the way to move the offering.
+    response = client.patch(
+        f"/api/v1/offerings/{offering_x.pk}/",
+        {"category": "data-management", "capabilities": ["biostatistics"]},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["capabilities"] == ["biostatistics"]
+
+
+def test_patching_other_fields_keeps_valid_relations(personas, offering_x, api_client_for):
+    response = api_client_for(personas.vendor_x_admin).patch(
+        f"/api/v1/offerings/{offering_x.pk}/", {"lead_time_weeks": 6}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["capabilities"] == ["phase-iii"]
+
+
+def test_put_without_relations_checks_the_current_ones(personas, offering_x, api_client_for):
+    response = api_client_for(personas.vendor_x_admin).put(
+        f"/api/v1/offerings/{offering_x.pk}/", {"category": "data-management", "is_active": True}, format="json"
+    )
+    assert response.status_code == 400
+    assert "capabilities" in response.json()
+
+
+@pytest.fixture
+def inactive_offering(offering_x):
+    offering_x.is_active = False
+    offering_x.save()
+    return offering_x
+
+
+OFFERING_SEES_INACTIVE = {"vendor_x_admin": True, "vendor_x_viewer": True, "staff": True, "vendor_y_admin": False,
+                          "sponsor_a_admin": False, "sponsor_a_viewer": False, "sponsor_b_admin": False}  # fmt: skip
+
+
+@pytest.mark.parametrize("persona", sorted(OFFERING_SEES_INACTIVE))
+def test_inactive_offering_is_hidden_from_the_api_as_on_the_profile(
+    personas, inactive_offering, api_client_for, browser_client_for, persona
+):
+    """Was: hidden on the profile, listed by /api/v1/offerings/ to everyone."""
+    user = getattr(personas, persona)
+    sees = OFFERING_SEES_INACTIVE[persona]
+    api = api_client_for(user)
+    listed = [row["id"] for row in api.get("/api/v1/offerings/").json()["results"]]
+    assert (inactive_offering.pk in listed) == sees
+    assert api.get(f"/api/v1/offerings/{inactive_offering.pk}/").status_code == (200 if sees else 404)
+    browser = browser_client_for(user)
+    assert browser.get(f"/vendors/offerings/{inactive_offering.pk}/").status_code == (200 if sees else 404)
+    profile = browser.get("/vendors/vendor-x/")
+    assert (inactive_offering in profile.context["offerings"]) == sees
+    assert inactive_offering not in [o for _, items in profile.context["offering_groups"] for o in items]
+
+
+def test_active_offering_is_listed_for_everyone(personas, offering_x, api_client_for):
+    for persona in OFFERING_SEES_INACTIVE:
+        listed = [
+            r["id"] for r in api_client_for(getattr(personas, persona)).get("/api/v1/offerings/").json()["results"]
+        ]
+        assert offering_x.pk in listed, persona

@@ -146,6 +146,21 @@ class OwnedByVendorQuerySet(VisibleQuerySet):
         return self.filter(vendor_id=user.vendor_id)
 
 
+class OfferingQuerySet(OwnedByVendorQuerySet):
+    """Active offerings are in the directory for everyone; an inactive one only for its vendor's people.
+
+    The one rule for the profile page, the offering pages and ``/api/v1/offerings/`` (platform
+    staff see everything through ``for_user``).
+    """
+
+    def visible_to(self, user, action):
+        if action != "view":
+            return super().visible_to(user, action)
+        if user.vendor_id is None:
+            return self.filter(is_active=True)
+        return self.filter(Q(is_active=True) | Q(vendor_id=user.vendor_id))
+
+
 class Site(HistoryMixin, BaseModel):
     """A place where a vendor works: a plant, a lab, a clinical operations office."""
 
@@ -188,7 +203,7 @@ class ServiceOffering(HistoryMixin, BaseModel):
     sites = models.ManyToManyField(Site, blank=True, related_name="offerings", help_text="Sites that deliver it.")
     is_active = models.BooleanField("active", default=True)
 
-    objects = OwnedByVendorQuerySet.as_manager()
+    objects = OfferingQuerySet.as_manager()
     detail_url_name = "offering-detail"
 
     class Meta:
@@ -228,8 +243,14 @@ class ServiceOffering(HistoryMixin, BaseModel):
             )
 
     def clean_m2m(self, m2m: dict) -> None:
-        """Capabilities must belong to the offering's category; sites to the offering's vendor."""
+        """Capabilities must belong to the offering's category; sites to the offering's vendor.
+
+        A relation left out of ``m2m`` (a partial update: only a new category) is checked with the
+        offering's current values, so a category change cannot keep the old category's capabilities.
+        """
         errors = {}
+        if self.pk is not None:
+            m2m = {"capabilities": self.capabilities.all(), "sites": self.sites.all()} | dict(m2m)
         capabilities = m2m.get("capabilities")
         if capabilities is not None:
             foreign = [c.name for c in capabilities if c.category_id != self.category_id]

@@ -182,8 +182,11 @@ def vendor_profile(*, vendor: Vendor, user) -> dict:
     from cro_cmo.models import CHANGE
     from vendors.choices import Side
 
+    # The offering queryset's for_user decides which inactive offerings show (the vendor's own people).
     offerings = list(
-        vendor.offerings.select_related("category")
+        ServiceOffering.objects.for_user(user)
+        .filter(vendor=vendor)
+        .select_related("category")
         .prefetch_related("capabilities", "sites")
         .order_by("category__position")
     )

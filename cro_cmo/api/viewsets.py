@@ -1,4 +1,3 @@
-from django.contrib.contenttypes.models import ContentType
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
@@ -53,16 +52,25 @@ class ScopedViewSetMixin:
         return context
 
 
+HISTORY_NOT_YOURS = "Only the people of the organisation this record belongs to can read its history."
+
+
 class HistoryActionMixin:
-    """Adds ``GET …/{id}/history/``: the object's audit trail, newest first."""
+    """Adds ``GET …/{id}/history/``: the object's audit trail, newest first.
+
+    Who may read it is ``obj.history_visible_to(user)`` (audit/tracking.py), the rule the browser's
+    history panel applies too. The object itself may be public (the vendor directory), so someone
+    outside its organisation gets 403 with that reason rather than a 404 that would deny what the
+    detail route shows; objects out of reach altogether stay 404 (``get_object`` applies ``for_user``).
+    """
 
     @extend_schema(responses=HistoryEntrySerializer(many=True))
     @action(detail=True, methods=["get"])
     def history(self, request, *args, **kwargs):
         obj = self.get_object()
-        entries = HistoryEntry.objects.filter(
-            content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
-        ).select_related("actor")
+        if not obj.history_visible_to(request.user):
+            raise PermissionDenied(HISTORY_NOT_YOURS)
+        entries = HistoryEntry.objects.for_object(obj).select_related("actor")
         page = self.paginate_queryset(entries)
         serializer = HistoryEntrySerializer(page, many=True)
         return self.get_paginated_response(serializer.data)

@@ -2,6 +2,7 @@
 
 from django import forms, template
 from django.db import models
+from django.template.loader import render_to_string
 
 register = template.Library()
 
@@ -60,9 +61,13 @@ def field_value(obj, name):
     return value
 
 
-@register.inclusion_tag("includes/history_panel.html")
-def history_panel(obj, limit=50):
-    entries = list(obj.history_entries()[:limit]) if hasattr(obj, "history_entries") else []
+@register.simple_tag(takes_context=True)
+def history_panel(context, obj, limit=50):
+    """The object's audit trail, for those ``obj.history_visible_to(user)`` admits (the API's rule too)."""
+    request = context.get("request")
+    if not hasattr(obj, "history_visible_to") or not obj.history_visible_to(getattr(request, "user", None)):
+        return ""
+    entries = list(obj.history_entries()[:limit])
     meta = obj._meta
     rows = []
     for entry in entries:
@@ -77,7 +82,7 @@ def history_panel(obj, limit=50):
                 continue
             changes.append((field.verbose_name.capitalize(), _display(field, old), _display(field, new)))
         rows.append((entry, changes))
-    return {"rows": rows}
+    return render_to_string("includes/history_panel.html", {"rows": rows}, request=request)
 
 
 def _display(field, value):
