@@ -8,6 +8,7 @@ settings exempt /healthz from the HTTPS redirect, so the probe speaks plain HTTP
 minutes while it runs (the deliver-outbox entry fires every minute and beat syncs at least every
 3 minutes), so a file older than BEAT_STALE_SECONDS (default 600) means beat is stuck or gone.
 
+HEALTHCHECK_TIMEOUT (seconds, default 10) bounds the web probe's wait for an answer.
 Exit status 0 is healthy, 1 is not; the one line printed says why (``docker inspect`` shows it).
 """
 
@@ -38,7 +39,7 @@ def check_web(environ) -> tuple[bool, str]:
     try:
         # No redirect following: a 301 to https would mean the exemption is gone, which is a failure.
         opener = urllib.request.build_opener(_NoRedirect)
-        with opener.open(request, timeout=10) as response:
+        with opener.open(request, timeout=float(environ.get("HEALTHCHECK_TIMEOUT", "10"))) as response:
             return response.status == 200, f"{response.status} {response.read(200).decode(errors='replace')}"
     except urllib.error.HTTPError as exc:
         return False, f"{exc.code} {exc.read(200).decode(errors='replace')}"
