@@ -473,3 +473,184 @@ def test_active_offering_is_listed_for_everyone(personas, offering_x, api_client
             r["id"] for r in api_client_for(getattr(personas, persona)).get("/api/v1/offerings/").json()["results"]
         ]
         assert offering_x.pk in listed, persona
+
+
+# --- Certificates: no active content; documents only through the access-checked download --------
+
+
+PLAIN_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _pdf_with(body: bytes) -> bytes:
+    return b"%PDF-1.7\n" + body + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _flate_object_stream(dictionary: bytes) -> bytes:
+    import zlib
+
+    data = zlib.compress(b"5 0 " + dictionary)
+    return b"3 0 obj<</Type/ObjStm/N 1/First 4/Filter/FlateDecode/Length %d>>stream\n%s\nendstream endobj" % (
+        len(data),
+        data,
+    )
+
+
+ACTIVE_PDFS = {
+    "javascript": (_pdf_with(b"1 0 obj<</Type/Catalog/Names<</JavaScript 4 0 R>>>>endobj"), "JavaScript"),
+    "js action": (_pdf_with(b"4 0 obj<</S/JavaScript/JS(app.alert(1))>>endobj"), "JavaScript"),
+    "open action": (_pdf_with(b"1 0 obj<</Type/Catalog/OpenAction 4 0 R>>endobj"), "an action run on opening"),
+    "additional actions": (_pdf_with(b"6 0 obj<</Type/Page/AA<</O 4 0 R>>>>endobj"), "automatic actions"),
+    "launch": (_pdf_with(b"4 0 obj<</S/Launch/F(cmd.exe)>>endobj"), "a command that launches programs"),
+    "embedded file": (
+        _pdf_with(b"7 0 obj<</Type/EmbeddedFile/Length 3>>stream\nabc\nendstream endobj"),
+        "embedded files",
+    ),
+    "embedded files tree": (_pdf_with(b"1 0 obj<</Names<</EmbeddedFiles 8 0 R>>>>endobj"), "embedded files"),
+    "rich media": (_pdf_with(b"9 0 obj<</Subtype/RichMedia>>endobj"), "rich media (Flash or video)"),
+    "hex-escaped name": (_pdf_with(b"4 0 obj<</S/J#61vaScript/J#53 (x)>>endobj"), "JavaScript"),
+    "hex-escaped open action": (_pdf_with(b"1 0 obj<</#4FpenAction 4 0 R>>endobj"), "an action run on opening"),
+    "inside a compressed object stream": (
+        _pdf_with(_flate_object_stream(b"<</OpenAction<</S/Launch>>>>")),
+        "an action run on opening",
+    ),
+}
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def certificate_form(**overrides):
+    data = {"type": "gmp", "authority": "mhra", "number": "UK-GMP-1", "issued_on": "2025-01-01",
+            "expires_on": "2028-01-01"}  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.parametrize("case", sorted(ACTIVE_PDFS))
+def test_browser_upload_of_a_pdf_with_active_content_is_refused(personas, browser_client_for, media, case):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from vendors.documents import PDF_ACTIVE_CONTENT
+    from vendors.models import Certification
+
+    content, feature = ACTIVE_PDFS[case]
+    response = browser_client_for(personas.vendor_x_admin).post(
+        "/vendors/certificates/new/", {**certificate_form(), "document": SimpleUploadedFile("gmp.pdf", content)}
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors["document"]
+    assert len(errors) == 1 and feature in errors[0]
+    assert errors[0].startswith(PDF_ACTIVE_CONTENT.split("{found}")[0])
+    assert not Certification.objects.exists()
+    assert not any(media.rglob("*.pdf"))
+
+
+@pytest.mark.parametrize("case", sorted(ACTIVE_PDFS))
+def test_api_upload_of_a_pdf_with_active_content_is_400(personas, api_client_for, media, case):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from vendors.models import Certification
+
+    content, feature = ACTIVE_PDFS[case]
+    response = api_client_for(personas.vendor_x_admin).post(
+        "/api/v1/certifications/",
+        {**certificate_form(), "document": SimpleUploadedFile("gmp.pdf", content)},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    [message] = response.json()["document"]
+    assert message.startswith("This PDF contains active content (") and feature in message
+    assert not Certification.objects.exists()
+
+
+def test_every_active_feature_is_named_in_one_message(personas):
+    from vendors.documents import active_content
+
+    combined = _pdf_with(b"1 0 obj<</OpenAction<</S/JavaScript/JS(x)>>/AA<<>>>>endobj")
+    assert active_content(combined) == ["JavaScript", "an action run on opening", "automatic actions"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        PLAIN_PDF,
+        _pdf_with(_flate_object_stream(b"<</Type/Page/Contents 6 0 R>>")),
+        _pdf_with(b"4 0 obj<</JSONData 1/AAX 2/Javascript 3>>endobj"),  # look-alike names are not active
+    ],
+)
+def test_plain_pdfs_are_accepted_and_served_as_a_download(personas, api_client_for, browser_client_for, media,
+                                                         content):  # fmt: skip
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = api_client_for(personas.vendor_x_admin).post(
+        "/api/v1/certifications/",
+        {**certificate_form(), "document": SimpleUploadedFile("gmp.pdf", content)},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    pk = response.json()["id"]
+    # The API names the access-checked download, not a path under /media/.
+    assert response.json()["document"] == f"http://testserver/vendors/certificates/{pk}/document/"
+    download = browser_client_for(personas.sponsor_a_admin).get(f"/vendors/certificates/{pk}/document/")
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/pdf"
+    assert download["Content-Disposition"] == 'attachment; filename="vendor-x-gmp.pdf"'
+    assert download["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in download["Content-Security-Policy"]
+    assert b"".join(download.streaming_content) == content
+
+
+def test_a_compressed_bomb_is_scanned_within_bounds(personas):
+    """A 10 MB-capped upload whose stream inflates to gigabytes: decompression stops at the budget."""
+    import time
+    import zlib
+
+    from vendors.documents import MAX_INFLATED_BYTES, active_content
+
+    bomb = zlib.compress(b"\0" * (256 * 1024 * 1024), 9)
+    content = _pdf_with(b"3 0 obj<</Filter/FlateDecode>>stream\n" + bomb + b"\nendstream endobj")
+    assert len(content) < 10 * 1024 * 1024
+    started = time.monotonic()
+    assert active_content(content) == []
+    assert time.monotonic() - started < 10
+    assert MAX_INFLATED_BYTES < 256 * 1024 * 1024
+
+
+def test_document_download_needs_sign_in_and_a_document(personas, browser_client_for, client, media):
+    from vendors.models import Certification
+
+    cert = Certification.objects.create(vendor=personas.vendor_x, type="gmp", authority="mhra",
+                                        issued_on="2025-01-01")  # fmt: skip
+    assert client.get(f"/vendors/certificates/{cert.pk}/document/").status_code == 302  # to the login page
+    signed_in = browser_client_for(personas.sponsor_a_admin)
+    assert signed_in.get(f"/vendors/certificates/{cert.pk}/document/").status_code == 404  # no document
+    assert signed_in.get("/vendors/certificates/999999/document/").status_code == 404
+    Certification.objects.filter(pk=cert.pk).update(document="certificates/gone.pdf")
+    assert signed_in.get(f"/vendors/certificates/{cert.pk}/document/").status_code == 404  # missing in storage
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_media_files_are_never_served_by_url(personas, browser_client_for, media, settings, debug):
+    """Even with DEBUG, /media/ has no route: the stored path of a document gives nothing."""
+    import importlib
+
+    from django.urls import Resolver404, clear_url_caches, resolve
+
+    import cro_cmo.urls
+
+    (media / "certificates").mkdir()
+    (media / "certificates" / "x.pdf").write_bytes(PLAIN_PDF)
+    settings.DEBUG = debug
+    clear_url_caches()
+    importlib.reload(cro_cmo.urls)
+    try:
+        with pytest.raises(Resolver404):
+            resolve("/media/certificates/x.pdf")
+        assert browser_client_for(personas.vendor_x_admin).get("/media/certificates/x.pdf").status_code == 404
+    finally:
+        settings.DEBUG = False
+        importlib.reload(cro_cmo.urls)
+        clear_url_caches()

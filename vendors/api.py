@@ -1,7 +1,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from cro_cmo.api.serializers import ValidatedModelSerializer
+from cro_cmo.api.serializers import ProtectedFileField, ValidatedModelSerializer
 from cro_cmo.api.viewsets import BaseViewSet, HistoryActionMixin, ReadOnlyBaseViewSet
 from vendors.filtersets import (
     CapabilityFilterSet,
@@ -140,6 +140,10 @@ class CertificationSerializer(VendorRecordSerializer):
     vendor = serializers.PrimaryKeyRelatedField(read_only=True)
     site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all(), required=False, allow_null=True)
     status = serializers.CharField(read_only=True)
+    # Read: the URL of the access-checked download view; write: a multipart upload (a plain PDF).
+    document = ProtectedFileField(
+        required=False, max_length=100, help_text=Certification._meta.get_field("document").help_text
+    )
 
     class Meta:
         model = Certification

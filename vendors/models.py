@@ -266,15 +266,22 @@ class ServiceOffering(HistoryMixin, BaseModel):
 
 
 def validate_pdf(file) -> None:
-    """A certificate is a PDF of at most 10 MB: checked by size and by its first bytes, not by its name alone."""
+    """A certificate is a plain PDF of at most 10 MB: checked by size, by its first bytes (not by its
+    name alone) and for active content (vendors.documents). The one check for the form and the API:
+    both validate through the model."""
+    from vendors.documents import PDF_ACTIVE_CONTENT, active_content
+
     if file.size > CERTIFICATE_MAX_BYTES:
         raise ValidationError(f"The file is {file.size / 1024 / 1024:.1f} MB; certificates may be at most 10 MB.")
     position = file.tell() if hasattr(file, "tell") else 0
     file.seek(0)
-    head = file.read(5)
+    data = file.read(CERTIFICATE_MAX_BYTES + 1)
     file.seek(position)
-    if head != b"%PDF-":
+    if not data.startswith(b"%PDF-"):
         raise ValidationError("The file is not a PDF. Upload the certificate as a PDF document.")
+    found = active_content(data)
+    if found:
+        raise ValidationError(PDF_ACTIVE_CONTENT.format(found=", ".join(found)))
 
 
 def certificate_upload_to(instance, filename):

@@ -135,14 +135,27 @@ class CertificationDeleteView(VendorRecordMixin, ObjectDeleteView):
 
 @login_required
 def certificate_document(request, pk):
-    """Serve a certificate PDF to anyone signed in (the directory is shared), never by a guessable URL."""
+    """Serve a certificate PDF to those ``for_user`` lets see the certificate; the only way to a document
+    (nothing under /media/ is routed).
+
+    Always a download (``Content-Disposition: attachment``), never rendered inline in our origin, with
+    ``nosniff`` so no browser second-guesses the PDF type, and a sandboxing CSP should one open it anyway.
+    """
     from django.http import FileResponse, Http404
 
     certification = get_object_or_404(Certification.objects.for_user(request.user), pk=pk)
     if not certification.document:
         raise Http404("No document")
-    return FileResponse(certification.document.open("rb"), content_type="application/pdf",
-                        filename=f"{certification.vendor.slug}-{certification.type}.pdf")  # fmt: skip
+    try:
+        handle = certification.document.open("rb")
+    except FileNotFoundError:
+        raise Http404("The document is missing from storage") from None
+    response = FileResponse(handle, content_type="application/pdf", as_attachment=True,
+                            filename=f"{certification.vendor.slug}-{certification.type}.pdf")  # fmt: skip
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

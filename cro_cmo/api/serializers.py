@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from rest_framework import serializers
 
 from cro_cmo.api.exceptions import django_errors_as_drf
@@ -64,3 +65,16 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return self._save(validated_data)
+
+
+class ProtectedFileField(serializers.FileField):
+    """Uploads like a ``FileField``; reads as the URL of the view that serves the file after checking
+    who may read it (``<model>-<field>``, e.g. ``certification-document``), never the storage path
+    under MEDIA_URL, which is not served at all."""
+
+    def to_representation(self, value):
+        if not value:
+            return None
+        url = reverse(f"{value.instance._meta.model_name}-{self.source}", kwargs={"pk": value.instance.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
