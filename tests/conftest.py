@@ -47,10 +47,12 @@ def world(personas):
     these; a new resource joins this world (and that table) the day it is added. Names double
     as markers: each object's name is unique text that a browser list shows only to those who see it.
     """
-    from datetime import date
+    from datetime import date, timedelta
 
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
 
+    from accounts.models import MemberInvite
     from notifications.models import Notification, OutboxEvent
     from vendors.models import Capability, Certification, ServiceCategory, ServiceOffering, Site
 
@@ -93,6 +95,12 @@ def world(personas):
         objects[name].save()
     for name in [*PERSONA_NAMES, "staff"]:
         objects[name] = getattr(p, name)
+    for name in ["sponsor_a_admin", "vendor_x_viewer"]:
+        objects[f"token_{name}"], _ = api_token_create(user=objects[name], name=f"Token of {name} QZT")
+    objects["invite_a"] = MemberInvite.objects.create(
+        sponsor=p.sponsor_a, email="invitee-qzi@a.test", token_hash="0" * 64, invited_by=p.sponsor_a_admin,
+        expires_at=timezone.now() + timedelta(days=7),
+    )  # fmt: skip
     for name in ["sponsor_a_admin", "vendor_x_admin"]:
         user = objects[name]
         event = OutboxEvent.objects.create(event_type="test.notice", title=f"Notice for {name} QZN")

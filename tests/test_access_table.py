@@ -35,25 +35,35 @@ VENDOR_X_PEOPLE = {"vendor_x_admin", "vendor_x_viewer"}
 VENDOR_X_OWN = {"vendor_x", "site_x", "offering_x", "offering_x_inactive", "cert_x"}
 
 SEES = {
-    "sponsor_a_admin": DIRECTORY
-    | REFERENCE
-    | {"sponsor_a", "program_a", "notification_sponsor_a_admin"}
-    | SPONSOR_A_PEOPLE,
-    "sponsor_a_viewer": DIRECTORY | REFERENCE | {"sponsor_a", "program_a"} | SPONSOR_A_PEOPLE,
+    "sponsor_a_admin": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE
+    | {"sponsor_a", "program_a", "notification_sponsor_a_admin", "token_sponsor_a_admin", "invite_a"},
+    "sponsor_a_viewer": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE | {"sponsor_a", "program_a"},
     "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin"},
-    "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | {"notification_vendor_x_admin"} | VENDOR_X_PEOPLE,
-    "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE,
+    "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"notification_vendor_x_admin"},
+    "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"token_vendor_x_viewer"},
     "vendor_y_admin": DIRECTORY | REFERENCE | {"vendor_y_admin"},
     "anonymous": set(),
-}
+}  # fmt: skip
 CHANGES = {
-    # Admins manage their organisation (profile, colleagues); members act; viewers change nothing.
-    "sponsor_a_admin": {"sponsor_a", "program_a"} | SPONSOR_A_PEOPLE,
+    # Admins manage their organisation (profile, colleagues, invitations); members act; viewers
+    # change nothing but their own API tokens.
+    "sponsor_a_admin": SPONSOR_A_PEOPLE | {"sponsor_a", "program_a", "token_sponsor_a_admin", "invite_a"},
     "sponsor_a_viewer": set(),
     "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin"},
     "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE,
-    "vendor_x_viewer": set(),
+    "vendor_x_viewer": {"token_vendor_x_viewer"},
     "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y", "vendor_y_admin"},
+    "anonymous": set(),
+}
+# Who reads an object's history (who changed what, old values): the owning organisation's people,
+# every role — not everyone who may see the object (a vendor's profile is public, its history is not).
+HISTORY = {
+    "sponsor_a_admin": {"sponsor_a", "program_a"},
+    "sponsor_a_viewer": {"sponsor_a", "program_a"},
+    "sponsor_b_admin": {"sponsor_b", "program_b"},
+    "vendor_x_admin": VENDOR_X_OWN,
+    "vendor_x_viewer": VENDOR_X_OWN,
+    "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y"},
     "anonymous": set(),
 }
 ALL_PERSONAS = [*PERSONA_NAMES, "anonymous"]
@@ -65,23 +75,25 @@ BROWSER_LISTS = {
     "dashboard": {"program_a", "program_b"},
     "vendor-list": {"vendor_x", "vendor_y"},
     "notifications": {"notification_sponsor_a_admin", "notification_vendor_x_admin"},
-    "members": {*PERSONA_NAMES},
+    "members": {*PERSONA_NAMES, "invite_a"},
+    "api-tokens": {"token_sponsor_a_admin", "token_vendor_x_viewer"},
 }
 # Browser routes with an object parameter that are not object pages (public tokens from e-mails).
-NOT_OBJECT_ROUTES = {"invite-accept", "password_reset_confirm"}
+NOT_OBJECT_ROUTES = {"invite-accept", "password_reset_confirm", "signup-confirm"}
 # Function views with an object parameter: URL name → (kwarg, action, HTTP method).
 FUNCTION_OBJECT_ROUTES = {
     "certification-document": ("pk", "view", "get"),
     "member-role": ("pk", "change", "post"),
     "member-remove": ("pk", "change", "post"),
     "invite-revoke": ("pk", "change", "post"),
+    "api-token-revoke": ("pk", "change", "post"),
 }
 
 
 def marker(world, name) -> str:
     """The unique text by which a browser page shows object ``name``."""
     obj = world[name]
-    if name in PERSONA_NAMES:
+    if name in PERSONA_NAMES or name.startswith("invite_"):
         return obj.email
     if name.startswith("notification_"):
         return obj.event.title
@@ -184,9 +196,12 @@ def api_detail_problems(world, persona, client, prefix, viewset, name, obj) -> l
         problems.append(f"GET {url}: body is not object {obj.pk}")
     for extra in viewset.get_extra_actions():
         if extra.detail and "get" in extra.mapping:
+            action_ok = read_ok
+            if extra.url_path == "history" and sees:
+                action_ok = {200} if name in HISTORY[persona] else {403}
             status = client.get(f"{url}{extra.url_path}/").status_code
-            if status not in read_ok:
-                problems.append(f"GET {url}{extra.url_path}/: {status}, expected {sorted(read_ok)} ({persona})")
+            if status not in action_ok:
+                problems.append(f"GET {url}{extra.url_path}/: {status}, expected {sorted(action_ok)} ({persona})")
     writable = "patch" in viewset.http_method_names and hasattr(viewset, "partial_update")
     if not writable:
         return problems + read_only_write_problems(client, url)
@@ -281,11 +296,11 @@ def test_every_browser_route_with_an_object_parameter_is_classified():
 
 
 def _model_of_function_route(name):
-    from accounts.models import MemberInvite, User
+    from accounts.models import ApiToken, MemberInvite, User
     from vendors.models import Certification
 
     return {"certification-document": Certification, "member-role": User, "member-remove": User,
-            "invite-revoke": MemberInvite}[name]  # fmt: skip
+            "invite-revoke": MemberInvite, "api-token-revoke": ApiToken}[name]  # fmt: skip
 
 
 def browser_object_problems(world, persona, client) -> list[str]:
@@ -303,7 +318,12 @@ def browser_object_problems(world, persona, client) -> list[str]:
             allowed = obj_name in table[persona]
             url = reverse(name, kwargs={kwarg: getattr(obj, kwarg)})
             if method == "get":
-                status = client.get(url).status_code
+                response = client.get(url)
+                status = response.status_code
+                if status == 200 and view_class is not None and action == "view" and hasattr(obj, "history_visible_to"):
+                    shows_history = 'id="history"' in response.content.decode()
+                    if shows_history != (obj_name in HISTORY[persona]):
+                        problems.append(f"GET {url}: history panel shown={shows_history} to {persona}")
             else:
                 status = _in_savepoint(lambda url=url: client.post(url, {"role": "member"})).status_code
             if persona == "anonymous":
@@ -352,8 +372,8 @@ def test_every_browser_list_shows_exactly_what_the_table_allows(world, api_clien
 def test_every_browser_page_without_parameters_answers_without_error(world, api_client_for, persona):
     """The walk over every list-like page: no server error, and a private page asks anonymous to sign in."""
     client = client_for(world, persona, api_client_for, browser=True)
-    public = {"landing", "login", "logout", "signup", "password_reset", "password_reset_done",
-              "password_reset_complete", "healthz"}  # fmt: skip
+    public = {"landing", "login", "logout", "signup", "signup-sent", "password_reset", "password_reset_done",
+              "password_reset_complete", "healthz", "api-schema", "api-docs"}  # fmt: skip
     problems = []
     for pattern, name, _, params in browser_routes():
         if params:
