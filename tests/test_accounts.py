@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
 from django.core.cache import cache
 from django.db import connection
@@ -913,3 +914,29 @@ def test_two_admins_demoting_a_third_and_each_other_keep_an_admin():
     outcomes = _concurrently(calls)
     assert outcomes.count("ok") in (1, 2), outcomes
     assert User.objects.filter(sponsor=sponsor, role=Role.ADMIN, is_active=True).count() >= 1
+
+
+# --- Timing: the taken-address path does the same slow work as the free one ------------------------
+
+
+class CountingMD5PasswordHasher(MD5PasswordHasher):
+    """MD5 hashing (fast in tests) that counts how often a password is hashed."""
+
+    algorithm = "counting_md5"
+    calls = 0
+
+    def encode(self, password, salt):
+        type(self).calls += 1
+        return super().encode(password, salt)
+
+
+@pytest.mark.parametrize("email", ["nina@nimbus.test", "a-admin@a.test"])
+def test_signup_hashes_the_password_once_whether_or_not_the_address_is_taken(client, personas, on_commit, email,
+                                                                            settings):  # fmt: skip
+    """Hashing is the slow step (PBKDF2, ~0.3 s): a path without it would answer measurably faster."""
+    settings.PASSWORD_HASHERS = ["tests.test_accounts.CountingMD5PasswordHasher"]
+    CountingMD5PasswordHasher.calls = 0
+    response = post_signup(client, on_commit, signup_data(email=email))
+    assert response.status_code == 302
+    assert CountingMD5PasswordHasher.calls == 1
+    assert len(mail.outbox) == 1  # and both send exactly one e-mail
