@@ -18,7 +18,6 @@ from audit.context import audit_context
 from sponsors.models import Sponsor
 from vendors.models import Vendor
 
-EMAIL_TAKEN = "An account with this e-mail address already exists. Sign in or reset your password."
 LAST_ADMIN = "An organisation needs at least one admin: make someone else admin first."
 NO_LONGER_ADMIN = "You are no longer an admin of your organisation: ask an admin to do this."
 INVITE_INVALID = "This invitation link is invalid, expired or already used. Ask your admin for a new one."
