@@ -1,7 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 
 from cro_cmo.celery import app as celery_app
@@ -55,15 +56,18 @@ def healthz(request):
 
 
 def page_not_found(request, exception):
+    """Branded 404 in the site's layout (JSON under /api/); DEBUG alone shows Django's page."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "404.html", status=404)
 
 
 def server_error(request):
+    """Branded 500 that cannot fail in turn: the template is rendered without the request, so no
+    context processor, session, user or database query is involved (the database may be the fault)."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Server error. It has been logged."}, status=500)
-    return render(request, "500.html", status=500)
+    return HttpResponseServerError(loader.get_template("500.html").render())
 
 
 def permission_denied(request, exception):

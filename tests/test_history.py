@@ -239,7 +239,7 @@ def test_browser_edit_records_history_and_detail_page_shows_it(personas, browser
     page = client.get(f"/programs/{program.pk}/").content.decode()
     assert 'id="history"' in page
     assert re.search(r'class="history-old">Old name</span>\s*→\s*<span class="history-new">New name<', page)
-    assert 'class="history-old">1000.00<' in page and 'class="history-new">2000.00<' in page
+    assert 'class="history-old">1,000.00<' in page and 'class="history-new">2,000.00<' in page  # grouped
     assert personas.sponsor_a_admin.full_name in page
 
 

@@ -1,8 +1,9 @@
 """Small presentation helpers shared by every template."""
 
 from django import forms, template
-from django.db import models
 from django.template.loader import render_to_string
+
+from cro_cmo.templatetags.display import display_stored, display_value
 
 register = template.Library()
 
@@ -35,6 +36,17 @@ def is_multi_choice(bound_field):
     return isinstance(bound_field.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
 
 
+@register.filter
+def field_anchor(bound_field):
+    """The id a link to this field should jump to: its input, or the first input of a group of choices."""
+    if bound_field.id_for_label:
+        return bound_field.id_for_label
+    if is_multi_choice(bound_field):
+        first = next(iter(bound_field), None)
+        return first.id_for_label if first is not None else ""
+    return ""
+
+
 @register.simple_tag
 def field_label(obj_or_meta, name):
     meta = getattr(obj_or_meta, "_meta", obj_or_meta)
@@ -45,20 +57,10 @@ def field_label(obj_or_meta, name):
 
 
 @register.simple_tag
-def field_value(obj, name):
-    """A field's display value: choice labels, money without trailing noise, blanks as an em dash."""
-    try:
-        field = obj._meta.get_field(name)
-    except Exception:
-        value = getattr(obj, name, None)
-    else:
-        if getattr(field, "choices", None) and not isinstance(field, models.ForeignKey):
-            value = getattr(obj, f"get_{name}_display")()
-        else:
-            value = getattr(obj, name)
-    if value in (None, ""):
-        return "—"
-    return value
+def field_value(obj, name, links=True):
+    """A field's display value (``cro_cmo.templatetags.display``): money with its currency, dates,
+    choice labels, related objects as links (``links=False`` inside a cell that is a link)."""
+    return display_value(obj, name, links=links)
 
 
 @register.simple_tag(takes_context=True)
@@ -86,8 +88,6 @@ def history_panel(context, obj, limit=50):
 
 
 def _display(field, value):
-    """A recorded value as people read it: choice labels ("CRO", "Germany") instead of stored codes."""
-    choices = dict(field.flatchoices) if getattr(field, "flatchoices", None) else {}
-    if choices and not isinstance(value, list):
-        return choices.get(value, value)
-    return value
+    """A recorded value as people read it: choice labels ("CRO", "Germany") instead of stored codes,
+    names instead of ids, dates and amounts formatted (``display_stored``)."""
+    return None if value is None else display_stored(field, value)  # None: "no earlier value"
