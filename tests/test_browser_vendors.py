@@ -268,7 +268,12 @@ def test_bad_offering_and_certificate_input_is_refused_with_a_reason(page, demo)
     page.fill("#id_price_min", "900000")
     page.fill("#id_price_max", "1000")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("The price range is reversed")).to_be_visible()
+    expect(page.locator("#id_price_max_error")).to_have_text(
+        "The price range is reversed: “from” must not exceed “to”."
+    )
+    summary_link = page.get_by_test_id("error-summary").get_by_role("link", name="Indicative price to")
+    summary_link.click()  # the summary leads to the field
+    expect(page.locator("#id_price_max")).to_be_focused()
     page.goto("/vendors/northwind-clinical/")
     expect(clinical_trials.locator(".small.text-muted")).to_have_text(price_before)
 
@@ -284,7 +289,10 @@ def test_bad_offering_and_certificate_input_is_refused_with_a_reason(page, demo)
         files=[{"name": "certificate.pdf", "mimeType": "application/pdf", "buffer": b"Just text, no PDF inside.\n"}],
     )
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_text("The file is not a PDF")).to_be_visible()
+    expect(page.locator("#id_document_error")).to_contain_text("The file is not a PDF")
+    expect(page.get_by_test_id("error-summary").get_by_role("link", name="Document")).to_have_attribute(
+        "href", "#id_document"
+    )
     assert Certification.objects.filter(vendor__slug="northwind-clinical").count() == certificates_before
     shot(page, "certificate-error")
     assert page.console_errors == []
