@@ -1,1 +1,0 @@
-"""RFPs, proposals, contracts, milestones, change orders and invoices (later issues)."""
