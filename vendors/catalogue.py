@@ -21,8 +21,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -54,9 +55,23 @@ COLUMN_HELP = [
     ("sites", "Names of your own sites that deliver it, separated by semicolons, or blank."),
     ("active", "yes / no (also true/false, 1/0); blank means yes."),
 ]
+# The work a file may cause is bounded before and while it is parsed, never after: by bytes, by
+# rows (blank lines included), by columns and, for an XLSX (a zip), by its unpacked size.
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 500
-MAX_COLUMNS = 50
+MAX_COLUMNS = 30
+MAX_LINES = 2 * MAX_ROWS + 1  # physical lines or sheet rows, blank ones included
+MAX_HEADER_CHARS = 4096
+MAX_UNPACKED_BYTES = 20 * 1024 * 1024
+MAX_ZIP_MEMBERS = 200
+LIMITS = f"CSV or XLSX, at most {MAX_BYTES // 1024 // 1024} MB, {MAX_ROWS} rows and {MAX_COLUMNS} columns"
+TOO_MANY_ROWS = f"The file has more than {MAX_ROWS} rows; split it into several files."
+# Prices have 16 digits, 2 of them decimals (cro_cmo.money); a longer text is never a valid price, and
+# checking the text first keeps Decimal and int() away from 5 000-digit numbers and exponents like 1e400.
+PRICE_PATTERN = re.compile(r"[+-]?(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?")
+PRICE_INTEGER_DIGITS = 14
+MAX_NUMBER_CHARS = 30
+LEAD_TIME_PATTERN = re.compile(r"[0-9]{1,4}")
 EXTENSIONS = (".csv", ".xlsx")
 REASON = "Catalogue import"
 LIST_SEPARATOR = ";"
@@ -204,6 +219,45 @@ def _cell_text(value: Any) -> str:
     return text
 
 
+def _guess_delimiter(first_line: str) -> str:
+    """The most frequent of ``,`` ``;`` and tab in the header line (comma when none): one linear pass.
+
+    ``csv.Sniffer`` was quadratic on crafted input (a header of ``,"`` repeated took seconds per 32 KB),
+    and the header is the one line whose delimiters are known to be delimiters: column names hold none.
+    """
+    head = first_line[:MAX_HEADER_CHARS]
+    counts = {delimiter: head.count(delimiter) for delimiter in (",", ";", "\t")}
+    return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+class _RowCounter:
+    """Stops reading a file at the limits, before the rows are kept: data rows, lines, columns."""
+
+    def __init__(self):
+        self.lines = 0
+        self.filled = 0
+
+    def take(self, cells: list[str]) -> list[str]:
+        self.lines += 1
+        while cells and not cells[-1]:
+            cells.pop()  # spreadsheets pad rows with empty cells up to their widest row
+        if cells:
+            self.filled += 1
+        if self.filled > MAX_ROWS + 1:  # + the header
+            raise CatalogueFileError(TOO_MANY_ROWS)
+        if self.lines > MAX_LINES:
+            raise CatalogueFileError(
+                f"The file runs past line {MAX_LINES:,} (empty lines count too); a catalogue file may have at most "
+                f"{MAX_ROWS} rows. Delete the empty rows below your data, or copy the data to a new file."
+            )
+        if len(cells) > MAX_COLUMNS:
+            raise CatalogueFileError(
+                f"Row {self.lines} has values in {len(cells)} columns; a catalogue file may have at most "
+                f"{MAX_COLUMNS} columns (it needs {len(COLUMNS)})."
+            )
+        return cells
+
+
 def _read_csv(data: bytes) -> list[list[str]]:
     try:
         text = data.decode("utf-8-sig")
@@ -219,23 +273,40 @@ def _read_csv(data: bytes) -> list[list[str]]:
         delimiter = hint.group(1)
         text = text.split("\n", 1)[1] if "\n" in text else ""
     else:
-        try:
-            delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
-        except csv.Error:
-            counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-            delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
+        delimiter = _guess_delimiter(first_line)
+    counter = _RowCounter()
     try:
+        # csv.reader is lazy: the counter stops a file of a million empty lines after MAX_LINES of them.
         return [
-            [_cell_text(cell) for cell in record]
+            counter.take([_cell_text(cell) for cell in record])
             for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         ]
     except csv.Error as exc:
         raise CatalogueFileError(f"The CSV file cannot be read: {exc}.") from None
 
 
+def _check_zip(data: bytes) -> None:
+    """Refuse a workbook whose parts unpack to more than MAX_UNPACKED_BYTES (a zip bomb) before opening it.
+
+    The sizes come from the zip's directory; ``zipfile`` never reads a member past its declared size,
+    so a member that lies about its size is cut off (and then fails to parse) rather than growing.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise CatalogueFileError("The file is not a valid Excel workbook (.xlsx).") from None
+    if len(members) > MAX_ZIP_MEMBERS or sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
+        raise CatalogueFileError(
+            f"The workbook unpacks to more than {MAX_UNPACKED_BYTES // 1024 // 1024} MB; a catalogue of "
+            f"{MAX_ROWS} rows never needs that much. Save only the catalogue sheet in a new workbook."
+        )
+
+
 def _read_xlsx(data: bytes) -> list[list[str]]:
     import openpyxl
 
+    _check_zip(data)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # a corrupt or foreign file can fail in zipfile, XML or openpyxl in many ways
@@ -244,16 +315,23 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
         if not workbook.worksheets:
             raise CatalogueFileError("The workbook has no worksheet.")
         sheet = workbook.worksheets[0]
-        rows = []
-        data_rows = 0
-        for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
-            cells = [_cell_text(value) for value in values]
-            rows.append(cells)
-            if len(rows) > 1 and any(cells):
-                data_rows += 1
-                if data_rows > MAX_ROWS:
-                    break  # enough to report "too many rows" without reading a huge sheet
-        return rows
+        # The declared used range (<dimension ref="A1:C3000000">) is read without reading any row: refuse
+        # a sheet that claims to be huge at once. It may be absent or lie, so the row loop is bounded too.
+        if (sheet.max_row or 0) > MAX_LINES:
+            raise CatalogueFileError(
+                f"The first sheet’s used range runs to row {sheet.max_row:,}; a catalogue file may have at most "
+                f"{MAX_ROWS} rows. Delete the rows below your data, or copy the data to a new workbook."
+            )
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise CatalogueFileError(
+                f"The first sheet’s used range is {sheet.max_column:,} columns wide; a catalogue file may have at "
+                f"most {MAX_COLUMNS} columns. Delete the columns right of your data."
+            )
+        counter = _RowCounter()
+        # Read-only mode yields an empty row for every row missing in the file (one cell at A3000000 means
+        # three million rows): max_row stops the generator itself, the counter reports why.
+        rows = sheet.iter_rows(max_row=MAX_LINES + 1, max_col=MAX_COLUMNS + 1, values_only=True)
+        return [counter.take([_cell_text(value) for value in values]) for values in rows]
     except CatalogueFileError:
         raise
     except Exception:
@@ -313,7 +391,7 @@ def _records(table: list[list[str]]) -> tuple[list[str], list[tuple[int, dict[st
         if not any(cells):
             continue
         if len(records) >= MAX_ROWS:
-            raise CatalogueFileError(f"The file has more than {MAX_ROWS} rows; split it into several files.")
+            raise CatalogueFileError(TOO_MANY_ROWS)
         values = {name: "" for name in named}
         problem = None
         for index, cell in enumerate(cells):
@@ -338,15 +416,28 @@ def _split_list(text: str) -> list[str]:
     return list(dict.fromkeys(item for item in items if item))
 
 
+def _shorten(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _parse_decimal(text: str) -> Decimal:
+    """A price as written in the file; raises ValueError with a message for the row.
+
+    The text is checked before Decimal sees it: no exponents (``1e400`` made ``quantize`` raise), no
+    digits beyond what the column can hold (a 5 000-digit number), ASCII digits only.
+    """
     if DECIMAL_COMMA.match(text):
         text = text.replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError from None
-    if not value.is_finite():
-        raise ValueError
+    match = PRICE_PATTERN.fullmatch(text)
+    if match is None or not (match["whole"] or match["fraction"]):
+        raise ValueError(f"“{_shorten(text)}” is not a number; write it like 125000.00 (no thousands separators).")
+    if len(match["whole"].lstrip("0")) > PRICE_INTEGER_DIGITS:
+        raise ValueError(
+            f"“{_shorten(text)}” is too large: at most {PRICE_INTEGER_DIGITS} digits before the decimal point."
+        )
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"“{_shorten(text)}” has too many digits; write it like 125000.00.")
+    value = Decimal(text)
     # 100 and 100.00 are the same price: quantise so that history shows no spurious change.
     return value.quantize(CENT) if value == value.quantize(CENT) else value
 
@@ -417,10 +508,10 @@ def _validate_row(
         text = values["lead_time_weeks"]
         fields["lead_time_weeks"] = None
         if text:
-            if re.fullmatch(r"\d+", text):
+            if LEAD_TIME_PATTERN.fullmatch(text):  # ASCII digits, and few: int() of 5 000 digits raises
                 fields["lead_time_weeks"] = int(text)
             else:
-                row.add_error("lead_time_weeks", f"“{text}” is not a whole number of weeks.")
+                row.add_error("lead_time_weeks", f"“{_shorten(text)}” is not a whole number of weeks.")
                 broken.add("lead_time_weeks")
         cleaned["lead_time_weeks"] = "" if fields["lead_time_weeks"] is None else str(fields["lead_time_weeks"])
     for name in ("price_min", "price_max"):
@@ -430,8 +521,8 @@ def _validate_row(
             if text:
                 try:
                     fields[name] = _parse_decimal(text)
-                except ValueError:
-                    row.add_error(name, f"“{text}” is not a number; write it like 125000.00 (no thousands separators).")
+                except ValueError as exc:
+                    row.add_error(name, str(exc))
                     broken.add(name)
             cleaned[name] = "" if fields[name] is None else str(fields[name])
     if "currency" in values:

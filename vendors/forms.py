@@ -1,5 +1,6 @@
 from django import forms
 
+from vendors.catalogue import LIMITS
 from vendors.models import Capability, Certification, ServiceCategory, ServiceOffering, Site, Vendor
 
 
@@ -63,6 +64,6 @@ class CatalogueUploadForm(forms.Form):
     file = forms.FileField(
         label="Catalogue file (CSV or XLSX)",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
-        help_text="One row per offering. Columns: category, capabilities, description, lead_time_weeks, price_min, "
-        "price_max, currency, sites, active. Download the current catalogue for a ready-made file.",
+        help_text=f"{LIMITS}. One row per offering. Columns: category, capabilities, description, lead_time_weeks, "
+        "price_min, price_max, currency, sites, active. Download the current catalogue for a ready-made file.",
     )

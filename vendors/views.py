@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,6 +12,9 @@ from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.generic_views import ObjectDeleteView, ObjectDetailView, ObjectEditView
 from vendors.catalogue import (
     COLUMN_HELP,
+    MAX_BYTES,
+    MAX_COLUMNS,
+    MAX_ROWS,
     CataloguePreview,
     catalogue_apply,
     catalogue_export_csv,
@@ -46,7 +51,9 @@ def active_filters(data, facets) -> list[tuple[str, str, str]]:
 def directory(request):
     """The vendor directory: search, facets with live counts, sort, pagination; htmx swaps results only."""
     page_size = request.GET.get("page_size", "")
-    page_size = min(int(page_size), MAX_PAGE_SIZE) if page_size.isdigit() and int(page_size) > 0 else DEFAULT_PAGE_SIZE
+    # ASCII digits only: str.isdigit() accepts "²" and "٣", which int() then refuses (a 500).
+    page_size = int(page_size) if re.fullmatch(r"[0-9]{1,4}", page_size) else 0
+    page_size = min(page_size, MAX_PAGE_SIZE) if page_size > 0 else DEFAULT_PAGE_SIZE
     result = directory_search(
         user=request.user, data=request.GET, page_number=request.GET.get("page"), page_size=page_size
     )
@@ -216,7 +223,8 @@ def catalogue_import(request: HttpRequest) -> HttpResponse:
 
 
 def _render(request: HttpRequest, vendor: Vendor, form: CatalogueUploadForm, preview: CataloguePreview | None):
-    context = {"vendor": vendor, "form": form, "preview": preview, "column_help": COLUMN_HELP}
+    limits = {"megabytes": MAX_BYTES // 1024 // 1024, "rows": MAX_ROWS, "columns": MAX_COLUMNS}
+    context = {"vendor": vendor, "form": form, "preview": preview, "column_help": COLUMN_HELP, "limits": limits}
     return render(request, "vendors/catalogue_import.html", context)
 
 
