@@ -274,9 +274,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["cro_cmo.api.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "cro_cmo.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
+    # JSON only: the browsable API rendered write forms through code paths the API never runs
+    # otherwise (a 500 for personas who cannot create); people read /api/docs/ instead.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON in, too (uploads declare multipart themselves): form encoding reads an empty value as "not
+    # given", so `phase=` created a programme with the default phase instead of a 400.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "cro_cmo.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "cro_cmo.api.schema.AutoSchema",

@@ -49,7 +49,9 @@ class NotificationViewSet(ReadOnlyBaseViewSet):
     )
     @action(detail=False, methods=["post"], url_path="mark-read", permission_classes=[IsAuthenticated])
     def mark_read(self, request):
-        ids = request.data.get("ids") if isinstance(request.data, dict) else None
-        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+        if not isinstance(request.data, dict):  # a bare `1` or `[]` used to mean "mark all read"
+            raise serializers.ValidationError({"non_field_errors": ['Send an object: {"ids": [1, 2]}, or {} for all.']})
+        ids = request.data.get("ids")
+        if "ids" in request.data and (not isinstance(ids, list) or not all(type(i) is int for i in ids)):
             raise serializers.ValidationError({"ids": ["A list of notification ids."]})
         return Response({"marked": notifications_mark_read(user=request.user, ids=ids)})

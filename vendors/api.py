@@ -1,6 +1,8 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 
+from cro_cmo.api.parsers import StrictMultiPartParser
 from cro_cmo.api.serializers import ProtectedFileField, ValidatedModelSerializer
 from cro_cmo.api.viewsets import BaseViewSet, HistoryActionMixin, ReadOnlyBaseViewSet
 from vendors.filtersets import (
@@ -161,3 +163,4 @@ class CertificationViewSet(VendorRecordViewSet):
     serializer_class = CertificationSerializer
     filterset_class = CertificationFilterSet
     ordering_fields = ["expires_on", "issued_on", "type", "updated"]
+    parser_classes = [JSONParser, StrictMultiPartParser]  # the PDF comes as multipart; the API is JSON otherwise

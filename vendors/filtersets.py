@@ -9,7 +9,7 @@ from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from cro_cmo.api.filters import BaseFilterSet
+from cro_cmo.api.filters import BaseFilterSet, StrictFilterSet
 from vendors.choices import Authority, CertificationType, VendorKind
 from vendors.models import Capability, Certification, ServiceCategory, ServiceOffering, Site, Vendor
 
@@ -132,13 +132,13 @@ class CertificationFilterSet(VendorOwnedFilterSet):
         return valid if value else queryset.exclude(pk__in=valid.values("pk"))
 
 
-class CategoryFilterSet(django_filters.FilterSet):
+class CategoryFilterSet(StrictFilterSet):
     class Meta:
         model = ServiceCategory
         fields = ["side", "code"]
 
 
-class CapabilityFilterSet(django_filters.FilterSet):
+class CapabilityFilterSet(StrictFilterSet):
     category = CodeMultipleChoiceFilter(
         field_name="category__code", queryset=ServiceCategory.objects.all(), to_field_name="code"
     )

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.core.validators import FileExtensionValidator, MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -20,6 +20,9 @@ EXPIRING_WITHIN_DAYS = 90
 AUTHORITY_SHORT = {"fda": "FDA", "ema": "EMA", "mhra": "MHRA", "pmda": "PMDA", "health-canada": "HC", "tga": "TGA",
                    "swissmedic": "Swissmedic", "nmpa": "NMPA", "cdsco": "CDSCO", "national": "EU"}  # fmt: skip
 CERTIFICATE_MAX_BYTES = 10 * 1024 * 1024
+# Free text is capped (max_length for forms and the API, a validator so that full_clean() — and so the
+# catalogue import — enforces it too; Django does not enforce max_length on a TextField by itself):
+# unbounded text made PostgreSQL's search vector overflow ("string is too long for tsvector").
 
 
 class VendorQuerySet(VisibleQuerySet):
@@ -39,7 +42,7 @@ class Vendor(HistoryMixin, BaseModel):
     slug = models.SlugField(max_length=200, unique=True)
     kind = models.CharField(max_length=8, choices=VendorKind.choices)
     hq_country = CountryField("headquarters country")
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=10_000, validators=[MaxLengthValidator(10_000)])
     website = models.URLField(blank=True)
     founded_year = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1800), MaxValueValidator(2100)]
@@ -98,7 +101,7 @@ class ServiceCategory(models.Model):
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=100)
     side = models.CharField(max_length=8, choices=Side.choices)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=2_000, validators=[MaxLengthValidator(2_000)])
     position = models.PositiveSmallIntegerField(default=0)
 
     objects = ReferenceQuerySet.as_manager()
@@ -168,7 +171,9 @@ class Site(HistoryMixin, BaseModel):
     name = models.CharField(max_length=200)
     city = models.CharField(max_length=100)
     country = CountryField()
-    activities = models.TextField("what is made or done there", blank=True)
+    activities = models.TextField(
+        "what is made or done there", blank=True, max_length=5_000, validators=[MaxLengthValidator(5_000)]
+    )
 
     objects = OwnedByVendorQuerySet.as_manager()
     detail_url_name = "site-detail"
@@ -193,7 +198,7 @@ class ServiceOffering(HistoryMixin, BaseModel):
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="offerings")
     category = models.ForeignKey(ServiceCategory, on_delete=models.PROTECT, related_name="offerings")
     capabilities = models.ManyToManyField(Capability, blank=True, related_name="offerings")
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=5_000, validators=[MaxLengthValidator(5_000)])
     lead_time_weeks = models.PositiveSmallIntegerField(
         "typical lead time (weeks)", null=True, blank=True, validators=[MaxValueValidator(520)]
     )

@@ -30,6 +30,9 @@ ERRORS = {
     "409": OpenApiResponse(ErrorDetailSerializer, description="Not possible in the object's current state."),
     "429": OpenApiResponse(ErrorDetailSerializer, description="Too many requests or sign-in attempts."),
 }
+# A list's 404 is not about an object: DRF's page-number pagination answers it for a page past the end
+# or a page that is not a number.
+INVALID_PAGE = OpenApiResponse(ErrorDetailSerializer, description="Invalid page: past the last page, or not a number.")
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -45,7 +48,24 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("409")  # actions on one object: transitions
         for code in codes:
             responses.setdefault(code, self._get_response_for_code(ERRORS[code], code, direction=direction))
+        if self._is_paginated_list():
+            responses.setdefault("404", self._get_response_for_code(INVALID_PAGE, "404", direction=direction))
         return responses
 
+    def _get_filter_parameters(self):
+        # A filter sent empty (``?side=``, as a browser form sends an unused field) means "no filter":
+        # say so, or a client that validates against the schema thinks it is an error.
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            if parameter.get("in") == "query":
+                parameter["allowEmptyValue"] = True
+        return parameters
+
+    def _is_paginated_list(self) -> bool:
+        return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
+
     def _has_filters(self) -> bool:
-        return self.method == "GET" and self._is_list_view() and getattr(self.view, "filterset_class", None) is not None
+        view = self.view
+        filtered = getattr(view, "filterset_class", None) is not None or bool(getattr(view, "filterset_fields", None))
+        paginated = self._get_paginator() is not None  # page_size is validated: 400 "page_size"
+        return self.method == "GET" and self._is_list_view() and (filtered or paginated)

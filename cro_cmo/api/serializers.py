@@ -38,6 +38,22 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
     def _m2m_names(self):
         return {f.name for f in self.Meta.model._meta.many_to_many}
 
+    def to_internal_value(self, data):
+        # JSON has types; DRF would turn {"name": 0.6} into "0.6" and {"founded_year": "1990"} into 1990.
+        # The schema says string / integer / boolean, so a value of another JSON type is a field error.
+        if isinstance(data, dict) and not hasattr(data, "getlist"):  # JSON, not a form's QueryDict
+            errors = {}
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if field.read_only or value is None or name not in data:
+                    continue
+                expected = _json_type(field)
+                if expected is not None and not _is_json_type(value, expected):
+                    errors[name] = [f"Must be a {expected}."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
     def validate(self, attrs):
         attrs = super().validate(attrs)
         plain = {k: v for k, v in attrs.items() if k not in self._m2m_names()}
@@ -78,3 +94,21 @@ class ProtectedFileField(serializers.FileField):
         url = reverse(f"{value.instance._meta.model_name}-{self.source}", kwargs={"pk": value.instance.pk})
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
+
+
+def _json_type(field) -> str | None:
+    if isinstance(field, serializers.BooleanField):
+        return "boolean"
+    if isinstance(field, serializers.IntegerField):
+        return "whole number"
+    if isinstance(field, serializers.CharField):  # also slug, e-mail, URL; choices are checked by choice
+        return "string"
+    return None
+
+
+def _is_json_type(value, expected: str) -> bool:
+    if expected == "boolean":
+        return isinstance(value, bool)
+    if expected == "whole number":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
