@@ -496,7 +496,7 @@ def invitation_decline(*, actor, invitation: Invitation, reason: str) -> Invitat
     _require_vendor_side(actor, invitation.vendor_id)
     if not (reason or "").strip():
         raise ValidationError({"decline_reason": DECLINE_REASON_REQUIRED})
-    rfp = invitation.rfp
+    rfp = RFP.objects.select_for_update().select_related("sponsor").get(pk=invitation.rfp_id)
     if rfp.state != RFPState.PUBLISHED:
         raise TransitionError(DECLINE_NOT_OPEN)
     reason = Invitation._meta.get_field("decline_reason").clean(reason.strip(), invitation)  # length cap
@@ -534,6 +534,7 @@ def question_ask(*, actor, rfp: RFP, text: str) -> Question:
     if actor is None or actor.vendor_id is None:
         raise PermissionDenied(NOT_VENDOR_MEMBER)
     _require_vendor_side(actor, actor.vendor_id)
+    rfp = RFP.objects.select_related("sponsor").get(pk=rfp.pk)  # the state as it is now, not as loaded
     _invitation_for(rfp, actor.vendor_id)
     if not (text or "").strip():
         raise ValidationError({"text": QUESTION_TEXT_REQUIRED})
@@ -629,6 +630,11 @@ def _build_parts(model, rows: Sequence[Mapping[str, Any]], fields: Sequence[str]
     return objects, errors
 
 
+def _amount(value: Decimal) -> str:
+    """Two decimals whatever the database returned (SQLite's SUM drops trailing zeros)."""
+    return f"{value:.2f}"
+
+
 def _proposal_completeness_errors(proposal: Proposal) -> dict[str, str]:
     """What a proposal lacks to be submitted. Two sums, two decisions:
 
@@ -648,12 +654,14 @@ def _proposal_completeness_errors(proposal: Proposal) -> dict[str, str]:
     if milestone_sum is None:
         errors["milestones"] = MILESTONES_REQUIRED
     elif milestone_sum != total:
-        errors["milestones"] = MILESTONES_SUM.format(sum=milestone_sum, total=total, currency=currency)
+        errors["milestones"] = MILESTONES_SUM.format(
+            sum=_amount(milestone_sum), total=_amount(total), currency=currency
+        )
     items = list(proposal.line_items.all())
     if items:
         item_sum = sum((item.line_total for item in items), Decimal("0"))
         if item_sum != total:
-            errors["line_items"] = LINE_ITEMS_SUM.format(sum=item_sum, total=total, currency=currency)
+            errors["line_items"] = LINE_ITEMS_SUM.format(sum=_amount(item_sum), total=_amount(total), currency=currency)
     return errors
 
 
@@ -782,7 +790,7 @@ def proposal_withdraw(*, actor, proposal: Proposal, reason: str = "") -> Proposa
        again (responded → invited): the vendor may still submit a new proposal before the deadline.
     """
     _require_vendor_side(actor, proposal.vendor_id)
-    rfp = proposal.rfp
+    rfp = RFP.objects.select_for_update().select_related("sponsor").get(pk=proposal.rfp_id)
     if rfp.state != RFPState.PUBLISHED:
         raise TransitionError(RFP_NOT_OPEN)
     if timezone.now() >= rfp.response_deadline:
@@ -807,8 +815,9 @@ def proposal_withdraw(*, actor, proposal: Proposal, reason: str = "") -> Proposa
 
 
 def _require_evaluation(actor, proposal: Proposal) -> RFP:
-    rfp = proposal.rfp
-    _require_sponsor_side(actor, rfp.sponsor_id)
+    """The RFP's sponsor acts, and the RFP (read afresh and locked, as an award does) has closed."""
+    _require_sponsor_side(actor, proposal.rfp.sponsor_id)
+    rfp = RFP.objects.select_for_update().get(pk=proposal.rfp_id)
     if rfp.state != RFPState.CLOSED:
         raise TransitionError(EVALUATE_NOT_CLOSED)
     return rfp
