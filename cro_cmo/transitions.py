@@ -92,7 +92,7 @@ def _article(word: str) -> str:
 
 
 def _state_phrase(model: type[models.Model], state: str) -> str:
-    """"is closed", "is pending signature" — but "is a draft" (the one state named by a noun)."""
+    """The state after "is": "closed", "pending signature" — but "a draft" (the one state named by a noun)."""
     label = _state_label(model, state)
     return f"a {label}" if state == "draft" else label
 
