@@ -8,7 +8,8 @@ in an error message. Rather than guard every field, this middleware refuses them
 - the query string, on every route: the API answers 400 with the parameter as the field
   (``{"kind": ["…"]}``); a browser page is redirected to the same address without the offending
   values, with a message that they were ignored;
-- JSON request bodies: 400 with the top-level field that holds the character.
+- JSON request bodies: 400 with the top-level field that holds the character. Integers beyond 64 bits
+  are refused there too: SQLite raises OverflowError binding one (an id like 10**20 was a 500).
 
 Browser form posts need no rule here: Django's form fields already refuse NUL ("Null characters are
 not allowed.") and form decoding turns undecodable bytes into U+FFFD, never into a surrogate.
@@ -23,6 +24,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseRedirect, JsonResponse
 
 BAD_CHARACTER_MESSAGE = "Contains a character that is not allowed (a NUL character or an unpaired surrogate)."
+NUMBER_TOO_LARGE_MESSAGE = "Contains a whole number too large for 64 bits."
+INT64 = 2**63
 BODY_TOO_LARGE_MESSAGE = "The request body is too large."
 BAD_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 API_PREFIX = "/api/"
@@ -35,13 +38,22 @@ def has_bad_character(text: str) -> bool:
 
 def _holds_bad_character(value) -> bool:
     """True if any string in a parsed JSON value (keys included) has a bad character; no recursion."""
+    return _find(value, lambda item: isinstance(item, str) and has_bad_character(item))
+
+
+def _holds_huge_integer(value) -> bool:
+    """True if a JSON integer does not fit a 64-bit column (SQLite raises OverflowError binding it)."""
+    return _find(value, lambda item: type(item) is int and not -INT64 <= item < INT64)
+
+
+def _find(value, test) -> bool:
+    """True if ``test`` holds for any item of a parsed JSON value, keys included; no recursion."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            if has_bad_character(item):
-                return True
-        elif isinstance(item, dict):
+        if test(item):
+            return True
+        if isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
@@ -93,11 +105,16 @@ class RejectUnstorableTextMiddleware:
             return JsonResponse({NON_FIELD: ["The JSON is nested too deeply."]}, status=400)
         except ValueError:
             return None  # not JSON: the API's parser answers with its own 400
-        if not _holds_bad_character(data):
-            return None
-        if isinstance(data, dict):
-            names = [NON_FIELD if has_bad_character(key) else key
-                     for key, value in data.items() if has_bad_character(key) or _holds_bad_character(value)]  # fmt: skip
-        else:
-            names = [NON_FIELD]
-        return JsonResponse({name: [BAD_CHARACTER_MESSAGE] for name in dict.fromkeys(names)}, status=400)
+        for holds, message in (
+            (_holds_bad_character, BAD_CHARACTER_MESSAGE),
+            (_holds_huge_integer, NUMBER_TOO_LARGE_MESSAGE),
+        ):
+            if not holds(data):
+                continue
+            if isinstance(data, dict):
+                names = [NON_FIELD if has_bad_character(key) else key
+                         for key, value in data.items() if has_bad_character(key) or holds(value)]  # fmt: skip
+            else:
+                names = [NON_FIELD]
+            return JsonResponse({name: [message] for name in dict.fromkeys(names)}, status=400)
+        return None

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from cro_cmo.api.pagination import PAGE_SIZE_MESSAGE
-from cro_cmo.middleware_input import BAD_CHARACTER_MESSAGE
+from cro_cmo.middleware_input import BAD_CHARACTER_MESSAGE, NUMBER_TOO_LARGE_MESSAGE
 from notifications.models import Notification, OutboxEvent
 from vendors.models import ServiceCategory, ServiceOffering, Site, Vendor
 
@@ -363,3 +363,27 @@ def test_api_empty_multipart_body_is_a_400(personas, api_client_for):
     assert response.status_code == 400
     assert response.json() == {"detail": "The multipart body has no fields."}
     assert not site.certifications.exists()
+
+
+@pytest.mark.parametrize("value", [str(2**63), "165117537534208311296", "-" + "9" * 30])
+def test_api_id_filter_beyond_64_bits_is_a_400(personas, api_client_for, value):
+    response = api_client_for(personas.vendor_x_admin).get("/api/v1/sites/", {"vendor": value})
+    assert response.status_code == 400
+    assert list(response.json()) == ["vendor"]
+
+
+def test_api_json_integer_beyond_64_bits_is_a_400(personas, api_client_for):
+    response = api_client_for(personas.sponsor_a_admin).post(
+        "/api/v1/notifications/mark-read/", {"ids": [1, -(2**70)]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"ids": [NUMBER_TOO_LARGE_MESSAGE]}
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/v1/sites/{2**64}/", f"/api/v1/vendors/{10**30}/history/", "/api/v1/users/1e5/"]
+)
+def test_api_detail_id_beyond_64_bits_is_a_404(personas, api_client_for, path):
+    response = api_client_for(personas.vendor_x_admin).get(path)
+    assert response.status_code == 404
+    assert set(response.json()) == {"detail"}

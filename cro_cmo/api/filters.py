@@ -4,7 +4,7 @@ from datetime import UTC, timedelta
 
 import django_filters
 from django import forms
-from django_filters.fields import IsoDateTimeField
+from django_filters.fields import IsoDateTimeField, ModelMultipleChoiceField
 from django_filters.rest_framework import DjangoFilterBackend
 
 # Real UTC offsets run from -12:00 to +14:00. Python accepts up to ±23:59 but PostgreSQL refuses anything
@@ -68,8 +68,29 @@ class StrictBooleanField(forms.NullBooleanField):
         pass
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+class BoundedModelMultipleChoiceField(ModelMultipleChoiceField):
+    """Ids by primary key, refused before the query when no 64-bit column can hold them.
+
+    SQLite raises OverflowError (a 500, and a broken transaction) when a bound integer passes 2**63.
+    """
+
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for pk in value:
+                text = str(pk).strip()
+                if text.lstrip("-").isascii() and text.lstrip("-").isdigit() and abs(int(text[:25])) > BIGINT_MAX:
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text[:25]}
+                    )
+        return super()._check_values(value)
+
+
 class StrictFilterSet(django_filters.FilterSet):
-    """Every boolean filter, declared or generated from ``filterset_fields``, refuses words it does not know."""
+    """Every boolean filter, declared or generated from ``filterset_fields``, refuses words it does not know;
+    every filter by id refuses ids beyond 64 bits."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +98,8 @@ class StrictFilterSet(django_filters.FilterSet):
             if isinstance(filter_, django_filters.BooleanFilter):
                 filter_.field_class = StrictBooleanField
                 filter_.extra["widget"] = StrictBooleanWidget
+            elif type(filter_) is django_filters.ModelMultipleChoiceFilter:
+                filter_.field_class = BoundedModelMultipleChoiceField
 
 
 class FilterBackend(DjangoFilterBackend):
