@@ -294,8 +294,12 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "cro_cmo API",
     "DESCRIPTION": (
-        "Sponsors, vendors and procurement systems: vendors, RFPs, contracts, milestones, invoices. "
-        "Authenticate with `POST /api/v1/auth/token/` and send `Authorization: Token <token>`."
+        "For procurement systems and integrations: the vendor directory (vendors, sites, service "
+        "categories, capabilities, offerings, certifications), sponsors and their programmes, users and "
+        "notifications. Sourcing (RFPs, proposals) and contracts (milestones, change orders, invoices) "
+        "are planned and not in this version. "
+        "Authenticate with `POST /api/v1/auth/token/` and send `Authorization: Token <token>`; lists "
+        "filter, order (`ordering=`), paginate (`next`) and accept `updated_after` for incremental sync."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -387,3 +387,26 @@ def test_api_detail_id_beyond_64_bits_is_a_404(personas, api_client_for, path):
     response = api_client_for(personas.vendor_x_admin).get(path)
     assert response.status_code == 404
     assert set(response.json()) == {"detail"}
+
+
+def test_a_vendor_with_hundreds_of_long_site_texts_still_saves_and_searches(personas, api_client_for):
+    """Each text is capped, their sum is not: the search text is cut below PostgreSQL's 1 MB tsvector."""
+    import random
+
+    from vendors.services import SEARCH_TEXT_MAX, vendor_search_refresh
+
+    words = random.Random(7)
+    for n in range(300):  # 300 × 5 000 distinct-ish characters ≈ 1.5 MB of text
+        activities = " ".join(f"w{words.randrange(10**9)}" for _ in range(450))[:5000]
+        Site.objects.create(
+            vendor=personas.vendor_x, name=f"Site {n}", city="Basel", country="CH", activities=activities
+        )
+    Site.objects.filter(vendor=personas.vendor_x, name="Site 0").update(activities="aseptic fill-finish")
+    assert vendor_search_refresh([personas.vendor_x.pk]) == 1
+    assert len(Vendor.objects.get(pk=personas.vendor_x.pk).search_text) <= SEARCH_TEXT_MAX
+    response = api_client_for(personas.vendor_x_admin).patch(
+        f"/api/v1/vendors/{personas.vendor_x.pk}/", {"description": "Still editable"}, format="json"
+    )
+    assert response.status_code == 200
+    found = api_client_for(personas.sponsor_a_admin).get("/api/v1/vendors/", {"q": "aseptic"}).json()
+    assert [row["slug"] for row in found["results"]] == ["vendor-x"]

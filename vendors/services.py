@@ -11,6 +11,9 @@ from cro_cmo.services import object_delete, object_save
 from vendors.models import ServiceOffering, Site, Vendor
 
 SEARCH_CONFIG = "english"
+# Each site and offering text is capped, but a vendor may have hundreds of them: PostgreSQL refuses a
+# tsvector over 1 MB ("string is too long for tsvector"), so the searchable text is cut well below it.
+SEARCH_TEXT_MAX = 200_000
 
 
 def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
@@ -34,11 +37,14 @@ def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
     through = ServiceOffering.capabilities.through.objects.filter(serviceoffering__in=active)
     for vendor_id, capability in through.values_list("serviceoffering__vendor_id", "capability__name"):
         tags[vendor_id].add(capability)
-    for vendor_id, city, activities in Site.objects.filter(vendor_id__in=ids).values_list(
-        "vendor_id", "city", "activities"
+    for vendor_id, city, activities in (
+        Site.objects.filter(vendor_id__in=ids).order_by("pk").values_list("vendor_id", "city", "activities")
     ):
         text[vendor_id].append(f"{city} {activities}".strip())
-    rows = [Vendor(pk=pk, search_tags=" · ".join(sorted(tags[pk])), search_text="\n".join(text[pk])) for pk in ids]
+    rows = [
+        Vendor(pk=pk, search_tags=" · ".join(sorted(tags[pk])), search_text="\n".join(text[pk])[:SEARCH_TEXT_MAX])
+        for pk in ids
+    ]
     Vendor.objects.bulk_update(rows, ["search_tags", "search_text"], batch_size=1000)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
