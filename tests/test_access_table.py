@@ -87,6 +87,17 @@ FUNCTION_OBJECT_ROUTES = {
     "member-remove": ("pk", "change", "post"),
     "invite-revoke": ("pk", "change", "post"),
     "api-token-revoke": ("pk", "change", "post"),
+    # Sourcing actions (contracts/urls.py): every one posts and redirects back to the RFP page.
+    "rfp-invite": ("pk", "change", "post"),
+    "rfp-publish": ("pk", "change", "post"),
+    "rfp-close": ("pk", "change", "post"),
+    "rfp-cancel": ("pk", "change", "post"),
+    "rfp-question-answer": ("pk", "change", "post"),
+    "rfp-invitation-decline": ("pk", "change", "post"),
+    "rfp-question-ask": ("pk", "change", "post"),
+    "proposal-start": ("pk", "change", "post"),
+    "proposal-submit": ("pk", "change", "post"),
+    "proposal-withdraw": ("pk", "change", "post"),
 }
 
 
@@ -97,6 +108,8 @@ def marker(world, name) -> str:
         return obj.email
     if name.startswith("notification_"):
         return obj.event.title
+    if name.startswith("rfp_"):
+        return obj.title
     return obj.name
 
 
@@ -297,8 +310,14 @@ def test_every_browser_route_with_an_object_parameter_is_classified():
 
 def _model_of_function_route(name):
     from accounts.models import ApiToken, MemberInvite, User
+    from contracts.models import RFP, Invitation, Proposal, Question
     from vendors.models import Certification
 
+    sourcing = {"rfp-invite": RFP, "rfp-publish": RFP, "rfp-close": RFP, "rfp-cancel": RFP,
+                "rfp-question-answer": Question, "rfp-invitation-decline": Invitation, "rfp-question-ask": Invitation,
+                "proposal-start": Invitation, "proposal-submit": Proposal, "proposal-withdraw": Proposal}  # fmt: skip
+    if name in sourcing:
+        return sourcing[name]
     return {"certification-document": Certification, "member-role": User, "member-remove": User,
             "invite-revoke": MemberInvite, "api-token-revoke": ApiToken}[name]  # fmt: skip
 
