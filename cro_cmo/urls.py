@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from cro_cmo import views
+from sponsors.urls import qualification_patterns, shortlist_patterns, sponsor_patterns
 
 urlpatterns = [
     path("", views.landing, name="landing"),
@@ -11,7 +12,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
     path("programs/", include("sponsors.urls")),
-    path("rfps/", include("contracts.urls")),
+    path("sponsors/", include(sponsor_patterns)),
+    path("qualifications/", include(qualification_patterns)),
+    path("shortlists/", include(shortlist_patterns)),
     path("vendors/", include("vendors.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cro_cmo.api.urls")),

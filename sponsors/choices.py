@@ -14,3 +14,21 @@ class Phase(models.TextChoices):
     PHASE_3 = "phase-3", "Phase III"
     FILED = "filed", "Filed"
     MARKETED = "marketed", "Marketed (Phase IV)"
+
+
+class QualificationStatus(models.TextChoices):
+    NOT_QUALIFIED = "not_qualified", "Not qualified"
+    IN_QUALIFICATION = "in_qualification", "In qualification"
+    APPROVED = "approved", "Approved"
+    CONDITIONALLY_APPROVED = "conditionally_approved", "Conditionally approved"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+# The statuses under which a sponsor counts a vendor as "qualified by us" (the directory facet).
+QUALIFIED_STATUSES = (QualificationStatus.APPROVED, QualificationStatus.CONDITIONALLY_APPROVED)
+
+
+class RiskRating(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"

@@ -32,3 +32,39 @@ def seed() -> dict[str, Sponsor]:
                 defaults={"name": name, "phase": phase, "therapeutic_area": area, "budget_cap": cap, "budget_currency": currency},
             )  # fmt: skip
     return sponsors
+
+
+# Acme's private records of demo vendors: (vendor slug, status, risk, last audit, next audit due, notes).
+QUALIFICATIONS = [
+    ("northwind-clinical", "approved", "low", (2024, 3, 12), (2026, 3, 12), "Full GCP audit passed; MSA in force."),
+    ("helix-manufacturing", "conditionally_approved", "medium", (2023, 5, 2), (2025, 5, 2),
+     "Two major findings on line clearance, CAPA accepted; requalification audit due."),
+    ("orbital-cdmo", "in_qualification", "medium", None, None, "Questionnaire returned; audit to be scheduled."),
+    ("rheinland-sterile", "disqualified", "high", (2024, 9, 18), None,
+     "Critical finding on aseptic process simulation; do not award until requalified."),
+]  # fmt: skip
+SHORTLIST = ("Sterile fill-finish candidates", ["helix-manufacturing", "rheinland-sterile", "lyon-aseptic"])
+
+
+def seed_sourcing(sponsors: dict, vendors: dict) -> None:
+    """Acme's qualifications of some demo vendors (one disqualified, one with its audit due) and a shortlist.
+
+    Idempotent: keyed by sponsor and vendor, and by shortlist name.
+    """
+    from datetime import date
+
+    from sponsors.models import Shortlist, ShortlistEntry, VendorQualification
+
+    acme = sponsors["acme-pharma"]
+    for slug, status, risk, last, due, notes in QUALIFICATIONS:
+        VendorQualification.objects.update_or_create(
+            sponsor=acme, vendor=vendors[slug],
+            defaults={"status": status, "risk": risk, "notes": notes, "last_audit_on": last and date(*last),
+                      "next_audit_due": due and date(*due), "msa_reference": f"ACME-MSA-{slug[:4].upper()}"},
+        )  # fmt: skip
+    name, slugs = SHORTLIST
+    shortlist, _ = Shortlist.objects.update_or_create(
+        sponsor=acme, name=name, defaults={"notes": "For the ACM-101 drug product RFP."}
+    )
+    for slug in slugs:
+        ShortlistEntry.objects.get_or_create(shortlist=shortlist, vendor=vendors[slug])

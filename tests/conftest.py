@@ -105,6 +105,34 @@ def world(personas):
         user = objects[name]
         event = OutboxEvent.objects.create(event_type="test.notice", title=f"Notice for {name} QZN")
         objects[f"notification_{name}"] = Notification.objects.create(user=user, event=event)
+    objects.update(_sponsor_records_world(p))
+    return objects
+
+
+
+def _sponsor_records_world(p) -> dict:
+    """Sponsors' private records of vendors: A's and B's qualifications of vendor X (which X must never
+    see), A's audit report and A's shortlist. Notes, MSA references and names are unique markers."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from sponsors.models import QualificationDocument, Shortlist, ShortlistEntry, VendorQualification
+
+    objects = {
+        "qualification_a_x": VendorQualification.objects.create(
+            sponsor=p.sponsor_a, vendor=p.vendor_x, status="approved", risk="low", msa_reference="QZQA-MSA",
+            notes="Sponsor A private audit notes QZQ-NOTES-A",
+        ),
+        "qualification_b_x": VendorQualification.objects.create(
+            sponsor=p.sponsor_b, vendor=p.vendor_x, status="disqualified", risk="high", msa_reference="QZQB-MSA",
+            notes="Sponsor B private audit notes QZQ-NOTES-B",
+        ),
+        "shortlist_a": Shortlist.objects.create(sponsor=p.sponsor_a, name="Shortlist QZS of A"),
+    }  # fmt: skip
+    ShortlistEntry.objects.create(shortlist=objects["shortlist_a"], vendor=p.vendor_x)
+    pdf = SimpleUploadedFile("audit.pdf", b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+    objects["qualification_doc_a"] = QualificationDocument.objects.create(
+        qualification=objects["qualification_a_x"], title="Audit report QZD", file=pdf
+    )
     return objects
 
 

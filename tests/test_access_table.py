@@ -33,12 +33,15 @@ REFERENCE = {"category", "capability"}
 SPONSOR_A_PEOPLE = {"sponsor_a_admin", "sponsor_a_viewer"}
 VENDOR_X_PEOPLE = {"vendor_x_admin", "vendor_x_viewer"}
 VENDOR_X_OWN = {"vendor_x", "site_x", "offering_x", "offering_x_inactive", "cert_x"}
+# A sponsor's private records of vendors: its people read them, never the vendor they are about.
+SPONSOR_A_RECORDS = {"qualification_a_x", "qualification_doc_a", "shortlist_a"}
 
 SEES = {
     "sponsor_a_admin": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE
-    | {"sponsor_a", "program_a", "notification_sponsor_a_admin", "token_sponsor_a_admin", "invite_a"},
-    "sponsor_a_viewer": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE | {"sponsor_a", "program_a"},
-    "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin"},
+    | {"sponsor_a", "program_a", "notification_sponsor_a_admin", "token_sponsor_a_admin", "invite_a"}
+    | SPONSOR_A_RECORDS,
+    "sponsor_a_viewer": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE | {"sponsor_a", "program_a"} | SPONSOR_A_RECORDS,
+    "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x"},
     "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"notification_vendor_x_admin"},
     "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"token_vendor_x_viewer"},
     "vendor_y_admin": DIRECTORY | REFERENCE | {"vendor_y_admin"},
@@ -47,9 +50,10 @@ SEES = {
 CHANGES = {
     # Admins manage their organisation (profile, colleagues, invitations); members act; viewers
     # change nothing but their own API tokens.
-    "sponsor_a_admin": SPONSOR_A_PEOPLE | {"sponsor_a", "program_a", "token_sponsor_a_admin", "invite_a"},
+    "sponsor_a_admin": SPONSOR_A_PEOPLE | {"sponsor_a", "program_a", "token_sponsor_a_admin", "invite_a"}
+    | SPONSOR_A_RECORDS,
     "sponsor_a_viewer": set(),
-    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin"},
+    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x"},
     "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE,
     "vendor_x_viewer": {"token_vendor_x_viewer"},
     "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y", "vendor_y_admin"},
@@ -58,9 +62,9 @@ CHANGES = {
 # Who reads an object's history (who changed what, old values): the owning organisation's people,
 # every role — not everyone who may see the object (a vendor's profile is public, its history is not).
 HISTORY = {
-    "sponsor_a_admin": {"sponsor_a", "program_a"},
-    "sponsor_a_viewer": {"sponsor_a", "program_a"},
-    "sponsor_b_admin": {"sponsor_b", "program_b"},
+    "sponsor_a_admin": {"sponsor_a", "program_a", "qualification_a_x"},
+    "sponsor_a_viewer": {"sponsor_a", "program_a", "qualification_a_x"},
+    "sponsor_b_admin": {"sponsor_b", "program_b", "qualification_b_x"},
     "vendor_x_admin": VENDOR_X_OWN,
     "vendor_x_viewer": VENDOR_X_OWN,
     "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y"},
@@ -77,6 +81,8 @@ BROWSER_LISTS = {
     "notifications": {"notification_sponsor_a_admin", "notification_vendor_x_admin"},
     "members": {*PERSONA_NAMES, "invite_a"},
     "api-tokens": {"token_sponsor_a_admin", "token_vendor_x_viewer"},
+    "qualification-list": {"qualification_a_x", "qualification_b_x"},
+    "shortlist-list": {"shortlist_a"},
 }
 # Browser routes with an object parameter that are not object pages (public tokens from e-mails).
 NOT_OBJECT_ROUTES = {"invite-accept", "password_reset_confirm", "signup-confirm"}
@@ -87,17 +93,9 @@ FUNCTION_OBJECT_ROUTES = {
     "member-remove": ("pk", "change", "post"),
     "invite-revoke": ("pk", "change", "post"),
     "api-token-revoke": ("pk", "change", "post"),
-    # Sourcing actions (contracts/urls.py): every one posts and redirects back to the RFP page.
-    "rfp-invite": ("pk", "change", "post"),
-    "rfp-publish": ("pk", "change", "post"),
-    "rfp-close": ("pk", "change", "post"),
-    "rfp-cancel": ("pk", "change", "post"),
-    "rfp-question-answer": ("pk", "change", "post"),
-    "rfp-invitation-decline": ("pk", "change", "post"),
-    "rfp-question-ask": ("pk", "change", "post"),
-    "proposal-start": ("pk", "change", "post"),
-    "proposal-submit": ("pk", "change", "post"),
-    "proposal-withdraw": ("pk", "change", "post"),
+    "qualification-document-add": ("pk", "change", "post"),
+    "qualificationdocument-file": ("pk", "view", "get"),
+    "shortlist-remove-vendor": ("pk", "change", "post"),
 }
 
 
@@ -108,8 +106,8 @@ def marker(world, name) -> str:
         return obj.email
     if name.startswith("notification_"):
         return obj.event.title
-    if name.startswith("rfp_"):
-        return obj.title
+    if name.startswith("qualification_") and hasattr(obj, "msa_reference"):
+        return obj.msa_reference
     return obj.name
 
 
@@ -310,16 +308,13 @@ def test_every_browser_route_with_an_object_parameter_is_classified():
 
 def _model_of_function_route(name):
     from accounts.models import ApiToken, MemberInvite, User
-    from contracts.models import RFP, Invitation, Proposal, Question
+    from sponsors.models import QualificationDocument, Shortlist, VendorQualification
     from vendors.models import Certification
 
-    sourcing = {"rfp-invite": RFP, "rfp-publish": RFP, "rfp-close": RFP, "rfp-cancel": RFP,
-                "rfp-question-answer": Question, "rfp-invitation-decline": Invitation, "rfp-question-ask": Invitation,
-                "proposal-start": Invitation, "proposal-submit": Proposal, "proposal-withdraw": Proposal}  # fmt: skip
-    if name in sourcing:
-        return sourcing[name]
     return {"certification-document": Certification, "member-role": User, "member-remove": User,
-            "invite-revoke": MemberInvite, "api-token-revoke": ApiToken}[name]  # fmt: skip
+            "invite-revoke": MemberInvite, "api-token-revoke": ApiToken,
+            "qualification-document-add": VendorQualification, "qualificationdocument-file": QualificationDocument,
+            "shortlist-remove-vendor": Shortlist}[name]  # fmt: skip
 
 
 def browser_object_problems(world, persona, client) -> list[str]:

@@ -62,10 +62,15 @@ class VendorFilterSet(BaseFilterSet):
     )
     kind = django_filters.MultipleChoiceFilter(choices=VendorKind.choices, distinct=False)
     verified = django_filters.BooleanFilter(field_name="verified_at", lookup_expr="isnull", exclude=True)
+    qualified = django_filters.BooleanFilter(
+        method="filter_qualified", label="Qualified by us (approved or conditionally approved by your company)"
+    )
 
     class Meta:
         model = Vendor
-        fields = ["q", "category", "capability", "country", "certification", "kind", "verified", "updated_after"]
+        fields = [
+            "q", "category", "capability", "country", "certification", "kind", "verified", "qualified", "updated_after",
+        ]  # fmt: skip
 
     def search(self, queryset, name, value):
         return text_search(queryset, value)
@@ -81,6 +86,22 @@ class VendorFilterSet(BaseFilterSet):
             return queryset
         offering_vendors = ServiceOffering.objects.filter(capabilities__in=value, is_active=True).values("vendor_id")
         return queryset.filter(pk__in=offering_vendors)
+
+    def filter_qualified(self, queryset, name, value):
+        """Vendors the user's own sponsor approved (or conditionally): nobody else's qualifications count.
+
+        A user with no sponsor has qualified nobody: ``true`` finds none, ``false`` every vendor.
+        """
+        if value is None:
+            return queryset
+        from sponsors.choices import QUALIFIED_STATUSES
+        from sponsors.models import VendorQualification
+
+        sponsor_id = getattr(getattr(self.request, "user", None), "sponsor_id", None)
+        qualified = VendorQualification.objects.filter(sponsor_id=sponsor_id, status__in=QUALIFIED_STATUSES).values(
+            "vendor_id"
+        )
+        return queryset.filter(pk__in=qualified) if value else queryset.exclude(pk__in=qualified)
 
     def filter_certification(self, queryset, name, value):
         if not value:

@@ -1,11 +1,24 @@
 """Reads of the vendor directory: ranked search results and facet counts."""
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Case, Count, ExpressionWrapper, F, IntegerField, Prefetch, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import QueryDict
 from django.utils import timezone
 from django_countries import countries
@@ -23,6 +36,25 @@ SORTS = {
     "founded": "Oldest established",
 }
 MAX_CAPABILITY_FACETS = 40
+# Shown to sponsor people only: their own company's qualification of each vendor.
+SPONSOR_FACETS = ["qualified"]
+
+
+def facet_keys(user) -> list[str]:
+    """The directory's facets for ``user``: a sponsor's people also filter by their own qualifications."""
+    return FACETS + SPONSOR_FACETS if getattr(user, "sponsor_id", None) else FACETS
+
+
+def with_our_qualification(queryset: QuerySet, user) -> QuerySet:
+    """Annotate ``our_qualification`` (the status string, or None): the user's sponsor's record of each
+    vendor, in the same query. Other sponsors' records never count; a vendor user gets None everywhere."""
+    from sponsors.models import VendorQualification
+
+    sponsor_id = getattr(user, "sponsor_id", None)
+    if sponsor_id is None:
+        return queryset.annotate(our_qualification=Value(None, output_field=IntegerField()))
+    status = VendorQualification.objects.filter(sponsor_id=sponsor_id, vendor=OuterRef("pk")).values("status")[:1]
+    return queryset.annotate(our_qualification=Subquery(status))
 
 
 @dataclass
@@ -137,6 +169,13 @@ def _facet_counts(data: QueryDict, filterset: VendorFilterSet, base: QuerySet) -
         for value, label in CertificationType.choices
         if cert_counts.get(value)
     ]
+    if "qualified" in filterset.filters and getattr(filterset.request, "user", None) is not None:
+        user = filterset.request.user
+        if getattr(user, "sponsor_id", None):
+            qualified = filterset.filters["qualified"].filter(others("qualified"), True).count()
+            facets["qualified"] = [
+                FacetValue("true", "Qualified by us", qualified, "true" in data.getlist("qualified"))
+            ]
     kind_rows = others("kind").order_by().values("kind").annotate(n=Count("pk"))
     kind_counts = {r["kind"]: r["n"] for r in kind_rows}
     facets["kind"] = [
@@ -153,16 +192,18 @@ def directory_search(*, user, data: QueryDict, page_number=1, page_size: int = 2
     2. Sort (relevance needs ``q``; otherwise name) and paginate.
     3. Prefetch what each card shows: active offerings with their category, certificates.
     4. Count facets, each over the results of the other filters.
+    5. For a sponsor's people, each vendor carries ``our_qualification`` (a subquery, no extra query).
     """
     base = Vendor.objects.for_user(user)
-    filterset = VendorFilterSet(data, queryset=base)
+    # The filterset reads the user (the "qualified by us" filter), as it does from the API's request.
+    filterset = VendorFilterSet(data, queryset=base, request=SimpleNamespace(user=user))
     q = data.get("q", "")
     # Best match by default: without words it orders by name anyway.
     sort = data.get("sort") or "relevance"
     if sort not in SORTS:
         sort = "relevance"
     results = _sorted(filterset.qs, sort, q) if filterset.is_valid() else base.none()
-    results = results.prefetch_related(
+    results = with_our_qualification(results, user).prefetch_related(
         Prefetch(
             "offerings",
             queryset=ServiceOffering.objects.filter(is_active=True)
@@ -201,7 +242,17 @@ def vendor_profile(*, vendor: Vendor, user) -> dict:
         "certifications": certifications,
         "can_edit_vendor": Vendor.objects.for_user(user, CHANGE).filter(pk=vendor.pk).exists(),
         "is_sponsor": user.is_sponsor,
+        "our_qualification": _our_qualification(vendor, user),
     }
+
+
+def _our_qualification(vendor: Vendor, user):
+    """The user's sponsor's qualification record of ``vendor`` (None for vendors' people: never theirs to see)."""
+    from sponsors.models import VendorQualification
+
+    if not getattr(user, "sponsor_id", None):
+        return None
+    return VendorQualification.objects.for_user(user).filter(vendor=vendor).first()
 
 
 def comparison_rows(profiles: list[dict]) -> list[tuple[str, list[str]]]:

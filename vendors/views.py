@@ -23,7 +23,7 @@ from vendors.catalogue import (
 )
 from vendors.forms import CatalogueUploadForm, CertificationForm, OfferingForm, SiteForm, VendorProfileForm
 from vendors.models import Certification, ServiceOffering, Site, Vendor
-from vendors.selectors import FACETS, SORTS, comparison_rows, directory_search, vendor_profile
+from vendors.selectors import SORTS, comparison_rows, directory_search, facet_keys, vendor_profile
 from vendors.services import vendor_record_delete, vendor_record_save
 
 COMPARE_MIN, COMPARE_MAX = 2, 4
@@ -34,17 +34,27 @@ FACET_LABELS = {
     "country": "Country",
     "certification": "Valid certification",
     "kind": "Vendor kind",
+    "qualified": "Our qualification",
 }
 
 
-def active_filters(data, facets) -> list[tuple[str, str, str]]:
+def active_filters(data, facets, keys) -> list[tuple[str, str, str]]:
     """(key, value, "Country: Germany") for each filter in the URL, labelled from the facets."""
     labels = {(key, f.value): f.label for key, values in facets.items() for f in values}
     return [
         (key, value, f"{FACET_LABELS[key]}: {labels.get((key, value), value)}")
-        for key in FACETS
+        for key in keys
         for value in data.getlist(key)
     ]
+
+
+def sponsor_shortlists(user) -> list:
+    """The shortlists ``user`` may add vendors to (one query; none for vendors and viewers)."""
+    from sponsors.models import Shortlist
+
+    if not user.is_sponsor or not user.can_act:
+        return []
+    return list(Shortlist.objects.for_user(user, "change").only("pk", "name"))
 
 
 @login_required
@@ -59,15 +69,17 @@ def directory(request):
     )
     query = request.GET.copy()
     query.pop("page", None)
+    keys = facet_keys(request.user)
     context = {
         "result": result,
         "page": result.page,
-        "facet_groups": [(key, FACET_LABELS[key], result.facets.get(key, [])) for key in FACETS],
+        "facet_groups": [(key, FACET_LABELS[key], result.facets.get(key, [])) for key in keys],
         "sorts": SORTS,
         "querystring": query.urlencode(),
         "q": request.GET.get("q", ""),
-        "active_filters": active_filters(request.GET, result.facets),
+        "active_filters": active_filters(request.GET, result.facets, keys),
         "today": timezone.localdate(),
+        "shortlists": sponsor_shortlists(request.user),
     }
     template = "vendors/_directory_results.html" if request.htmx else "vendors/directory.html"
     return render(request, template, context)
@@ -80,6 +92,7 @@ class VendorDetailView(ObjectDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(vendor_profile(vendor=context["object"], user=self.request.user))
+        context["shortlists"] = sponsor_shortlists(self.request.user)
         return context
 
 
@@ -179,9 +192,9 @@ def compare(request):
         vendors = vendors[:COMPARE_MAX]
     profiles = [vendor_profile(vendor=v, user=request.user) | {"vendor": v} for v in vendors]
 
-    return render(
-        request, "vendors/compare.html", {"profiles": profiles, "rows": comparison_rows(profiles), "error": error}
-    )
+    context = {"profiles": profiles, "rows": comparison_rows(profiles), "error": error,
+               "shortlists": sponsor_shortlists(request.user)}  # fmt: skip
+    return render(request, "vendors/compare.html", context)
 
 
 # --- catalogue import / export (the parsing and applying are in vendors.catalogue) ------------------

@@ -85,7 +85,8 @@ class RFP(HistoryMixin, BaseModel):
     )
 
     objects = RFPQuerySet.as_manager()
-    detail_url_name = "rfp-detail"
+    # The browser page comes with the sourcing views; until then events carry no link (see transitions).
+    detail_url_name = None
 
     class Meta:
         verbose_name = "RFP"

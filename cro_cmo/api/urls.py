@@ -3,7 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenView, UserViewSet
 from notifications.api import NotificationViewSet
-from sponsors.api import ProgramViewSet, SponsorViewSet
+from sponsors.api import ProgramViewSet, QualificationViewSet, ShortlistViewSet, SponsorViewSet
 from vendors.api import (
     CapabilityViewSet,
     CertificationViewSet,
@@ -19,6 +19,8 @@ router.register("users", UserViewSet)
 router.register("notifications", NotificationViewSet)
 router.register("sponsors", SponsorViewSet)
 router.register("programs", ProgramViewSet)
+router.register("qualifications", QualificationViewSet)
+router.register("shortlists", ShortlistViewSet)
 router.register("vendors", VendorViewSet)
 router.register("sites", SiteViewSet)
 router.register("service-categories", ServiceCategoryViewSet)

@@ -18,6 +18,7 @@ class Command(BaseCommand):
         with audit_context(reason="Demo data"):
             sponsors = sponsors_demo.seed()
             vendors = vendors_demo.seed(generated=options["vendors"])
+            sponsors_demo.seed_sourcing(sponsors, vendors)
             users = accounts_demo.seed(sponsors, vendors)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(sponsors)} sponsors, {len(vendors)} vendors, {len(users)} users "
