@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.models import CHANGE, VIEW
-from cro_cmo.services import object_delete, object_save
+from cro_cmo.services import TransitionError, object_delete, object_save
 
 
 class ObjectMixin(LoginRequiredMixin):
@@ -177,7 +177,11 @@ class ObjectDeleteView(ObjectMixin, TemplateView):
         obj = self.get_object()
         success_url = self.get_success_url(obj)
         label = f"{self.model._meta.verbose_name.capitalize()} “{obj}”"
-        self.delete_service(actor=request.user, instance=obj, reason=request.POST.get("reason", ""))
+        try:
+            self.delete_service(actor=request.user, instance=obj, reason=request.POST.get("reason", ""))
+        except TransitionError as exc:  # e.g. DeleteRefused: other records depend on it
+            messages.error(request, str(exc))
+            return redirect(obj.get_absolute_url() or success_url)
         messages.success(request, f"{label} deleted.")
         return redirect(success_url)
 

@@ -4,6 +4,8 @@ Domain transitions have their own ``<entity>_<action>`` services; this is the si
 "validate and save this record" used by browser forms, API serializers and the admin alike.
 """
 
+from collections import Counter
+
 from django.db import models, transaction
 
 from audit.context import audit_context
@@ -31,7 +33,29 @@ def object_save(*, actor, instance: models.Model, m2m: dict | None = None, reaso
     return instance
 
 
+class DeleteRefused(TransitionError):
+    """Other records depend on this one (a programme with RFPs): 409 in the API, a message in the browser."""
+
+
+def delete_refused_message(instance: models.Model, blocking) -> str:
+    """What blocks a deletion, counted by kind: 'This program cannot be deleted: 2 RFPs refer to it. …'."""
+    counts = Counter(type(obj) for obj in blocking)
+    parts = [
+        f"{n} {model._meta.verbose_name_plural if n > 1 else model._meta.verbose_name}" for model, n in counts.items()
+    ]
+    verb, pronoun = ("refers", "it") if sum(counts.values()) == 1 else ("refer", "them")
+    return (
+        f"This {instance._meta.verbose_name} cannot be deleted: {', '.join(parts) or 'other records'} {verb} "
+        f"to it. Remove or reassign {pronoun} first."
+    )
+
+
 @transaction.atomic
 def object_delete(*, actor, instance: models.Model, reason: str = "") -> None:
-    with audit_context(actor=actor, reason=reason):
-        instance.delete()
+    """Delete through the audit trail; refuse (``DeleteRefused``) when protected records depend on it."""
+    try:
+        with transaction.atomic(), audit_context(actor=actor, reason=reason):
+            instance.delete()
+    except (models.ProtectedError, models.RestrictedError) as exc:
+        blocking = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", [])
+        raise DeleteRefused(delete_refused_message(instance, list(blocking))) from None

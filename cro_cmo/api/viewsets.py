@@ -8,6 +8,7 @@ from audit.context import audit_context
 from audit.models import HistoryEntry
 from audit.serializers import HistoryEntrySerializer
 from cro_cmo.models import CHANGE, VIEW
+from cro_cmo.services import object_delete
 
 
 class ScopedViewSetMixin:
@@ -36,6 +37,10 @@ class ScopedViewSetMixin:
     def get_queryset(self):
         action_name = VIEW if self.request.method in SAFE_METHODS else CHANGE
         return super().get_queryset().for_user(self.request.user, action_name)
+
+    def perform_destroy(self, instance):
+        # Through the audit trail; records others depend on answer 409 with what blocks them.
+        object_delete(actor=self.request.user, instance=instance)
 
     def owner_fields(self) -> dict:
         if self.owner_field is None or self.request.user.is_superuser:
