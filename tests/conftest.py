@@ -106,8 +106,8 @@ def world(personas):
         event = OutboxEvent.objects.create(event_type="test.notice", title=f"Notice for {name} QZN")
         objects[f"notification_{name}"] = Notification.objects.create(user=user, event=event)
     objects.update(_sponsor_records_world(p))
+    objects.update(_sourcing_world(p))
     return objects
-
 
 
 def _sponsor_records_world(p) -> dict:
@@ -134,6 +134,40 @@ def _sponsor_records_world(p) -> dict:
         qualification=objects["qualification_a_x"], title="Audit report QZD", file=pdf
     )
     return objects
+
+
+def _sourcing_world(p) -> dict:
+    """Sourcing: A's sealed RFP, published, with vendor X invited and its submitted proposal (milestones add
+    up to the total); A's draft RFP (never seen by a vendor); B's draft RFP. Titles are the list markers;
+    the ceiling 424242 is the secret no vendor's rendering may contain."""
+    from decimal import Decimal
+
+    from contracts import services as sourcing
+    from tests.factories import RFPFactory
+
+    rfp_a = RFPFactory(
+        program=p.program_a, title="Alpha RFP QZRA", sealed=True, budget_ceiling=Decimal("424242.00"),
+        budget_currency="EUR",
+    )  # fmt: skip
+    (invitation_a_x,), _ = sourcing.rfp_invite(actor=p.sponsor_a_admin, rfp=rfp_a, vendors=[p.vendor_x])
+    sourcing.rfp_publish(actor=p.sponsor_a_admin, rfp=rfp_a)
+    milestones = [
+        {"name": "Kick-off QZM", "due_offset_days": 0, "amount": Decimal("40000.00")},
+        {"name": "Final report QZM", "due_offset_days": 180, "amount": Decimal("60000.00")},
+    ]
+    proposal = sourcing.proposal_save_draft(
+        actor=p.vendor_x_admin, rfp=rfp_a, milestones=milestones,
+        data={"total_price": Decimal("100000.00"), "currency": "EUR", "timeline": "Proposal timeline QZP"},
+    )  # fmt: skip
+    sourcing.proposal_submit(actor=p.vendor_x_admin, proposal=proposal)
+    invitation_a_x.refresh_from_db()
+    return {
+        "rfp_a": rfp_a,
+        "rfp_a_draft": RFPFactory(program=p.program_a, title="Alpha draft RFP QZRD"),
+        "rfp_b": RFPFactory(program=p.program_b, title="Bravo RFP QZRB"),
+        "invitation_a_x": invitation_a_x,
+        "proposal_a_x": proposal,
+    }
 
 
 PERSONA_NAMES = [

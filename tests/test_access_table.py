@@ -35,15 +35,26 @@ VENDOR_X_PEOPLE = {"vendor_x_admin", "vendor_x_viewer"}
 VENDOR_X_OWN = {"vendor_x", "site_x", "offering_x", "offering_x_inactive", "cert_x"}
 # A sponsor's private records of vendors: its people read them, never the vendor they are about.
 SPONSOR_A_RECORDS = {"qualification_a_x", "qualification_doc_a", "shortlist_a"}
+# Sourcing: A's sealed published RFP (vendor X invited, X's proposal submitted) and A's draft. Vendor X reads
+# the published RFP and its own invitation, never the draft. X's proposal is NOT in sponsor A's rows: the RFP
+# is sealed and still published, so its proposals stay closed to the sponsor until it closes.
+SPONSOR_A_SOURCING = {"rfp_a", "rfp_a_draft", "invitation_a_x"}
+# Both sides change an invitation (the sponsor invited, the vendor declines or asks): which step each side
+# may take is the services' rule, refused with a message — so sponsor A's admin changes it too.
+VENDOR_X_SOURCING = {"rfp_a", "invitation_a_x", "proposal_a_x"}
 
 SEES = {
     "sponsor_a_admin": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE
     | {"sponsor_a", "program_a", "notification_sponsor_a_admin", "token_sponsor_a_admin", "invite_a"}
-    | SPONSOR_A_RECORDS,
-    "sponsor_a_viewer": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE | {"sponsor_a", "program_a"} | SPONSOR_A_RECORDS,
-    "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x"},
-    "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"notification_vendor_x_admin"},
-    "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"token_vendor_x_viewer"},
+    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING,
+    "sponsor_a_viewer": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE | {"sponsor_a", "program_a"} | SPONSOR_A_RECORDS
+    | SPONSOR_A_SOURCING,
+    "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x"}
+    | {"rfp_b"},
+    "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"notification_vendor_x_admin"}
+    | VENDOR_X_SOURCING,
+    "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"token_vendor_x_viewer"}
+    | VENDOR_X_SOURCING,
     "vendor_y_admin": DIRECTORY | REFERENCE | {"vendor_y_admin"},
     "anonymous": set(),
 }  # fmt: skip
@@ -51,27 +62,35 @@ CHANGES = {
     # Admins manage their organisation (profile, colleagues, invitations); members act; viewers
     # change nothing but their own API tokens.
     "sponsor_a_admin": SPONSOR_A_PEOPLE | {"sponsor_a", "program_a", "token_sponsor_a_admin", "invite_a"}
-    | SPONSOR_A_RECORDS,
+    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING,
     "sponsor_a_viewer": set(),
-    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x"},
-    "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE,
+    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x", "rfp_b"},
+    # The invitation is the vendor's to act on (decline, ask, answer); the proposal is the vendor's own.
+    "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE | {"proposal_a_x", "invitation_a_x"},
     "vendor_x_viewer": {"token_vendor_x_viewer"},
     "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y", "vendor_y_admin"},
     "anonymous": set(),
-}
+}  # fmt: skip
 # Who reads an object's history (who changed what, old values): the owning organisation's people,
 # every role — not everyone who may see the object (a vendor's profile is public, its history is not).
 HISTORY = {
-    "sponsor_a_admin": {"sponsor_a", "program_a", "qualification_a_x"},
-    "sponsor_a_viewer": {"sponsor_a", "program_a", "qualification_a_x"},
-    "sponsor_b_admin": {"sponsor_b", "program_b", "qualification_b_x"},
-    "vendor_x_admin": VENDOR_X_OWN,
-    "vendor_x_viewer": VENDOR_X_OWN,
+    "sponsor_a_admin": {"sponsor_a", "program_a", "qualification_a_x"} | SPONSOR_A_SOURCING,
+    "sponsor_a_viewer": {"sponsor_a", "program_a", "qualification_a_x"} | SPONSOR_A_SOURCING,
+    "sponsor_b_admin": {"sponsor_b", "program_b", "qualification_b_x", "rfp_b"},
+    # An invitation's trail is both sides'; the proposal's is the vendor's (the sealed sponsor's only after closing).
+    "vendor_x_admin": VENDOR_X_OWN | {"invitation_a_x", "proposal_a_x"},
+    "vendor_x_viewer": VENDOR_X_OWN | {"invitation_a_x", "proposal_a_x"},
     "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y"},
     "anonymous": set(),
 }
 ALL_PERSONAS = [*PERSONA_NAMES, "anonymous"]
 VIEWERS = {"sponsor_a_viewer", "vendor_x_viewer"}
+# Objects whose state refuses a write even to those who change them: 409 with the reason, not 204/200.
+DELETE_REFUSED = {"program_a", "program_b"}  # they have RFPs (PROTECT): deleting one would orphan them
+EDIT_REFUSED = {"rfp_a"}  # published: invitees answer what they were sent, so it is fixed
+# API actions that belong to one side of a record both sides change or see: the other side's changer gets 403.
+SIDE_ACTIONS = {("proposals", "shortlist"): "sponsor", ("proposals", "reject"): "sponsor",
+                ("proposals", "submit"): "vendor", ("proposals", "withdraw"): "vendor"}  # fmt: skip
 
 # Browser pages that list objects: URL name → the names of the objects whose name they may show.
 BROWSER_LISTS = {
@@ -83,6 +102,7 @@ BROWSER_LISTS = {
     "api-tokens": {"token_sponsor_a_admin", "token_vendor_x_viewer"},
     "qualification-list": {"qualification_a_x", "qualification_b_x"},
     "shortlist-list": {"shortlist_a"},
+    "rfp-list": {"rfp_a", "rfp_a_draft", "rfp_b"},
 }
 # Browser routes with an object parameter that are not object pages (public tokens from e-mails).
 NOT_OBJECT_ROUTES = {"invite-accept", "password_reset_confirm", "signup-confirm"}
@@ -96,6 +116,17 @@ FUNCTION_OBJECT_ROUTES = {
     "qualification-document-add": ("pk", "change", "post"),
     "qualificationdocument-file": ("pk", "view", "get"),
     "shortlist-remove-vendor": ("pk", "change", "post"),
+    # Sourcing actions (contracts/urls.py): every one posts and redirects back to the RFP page.
+    "rfp-invite": ("pk", "change", "post"),
+    "rfp-publish": ("pk", "change", "post"),
+    "rfp-close": ("pk", "change", "post"),
+    "rfp-cancel": ("pk", "change", "post"),
+    "rfp-question-answer": ("pk", "change", "post"),
+    "rfp-invitation-decline": ("pk", "change", "post"),
+    "rfp-question-ask": ("pk", "change", "post"),
+    "proposal-start": ("pk", "change", "post"),
+    "proposal-submit": ("pk", "change", "post"),
+    "proposal-withdraw": ("pk", "change", "post"),
 }
 
 
@@ -108,6 +139,8 @@ def marker(world, name) -> str:
         return obj.event.title
     if name.startswith("qualification_") and hasattr(obj, "msa_reference"):
         return obj.msa_reference
+    if name.startswith("rfp_"):
+        return obj.title
     return obj.name
 
 
@@ -216,16 +249,23 @@ def api_detail_problems(world, persona, client, prefix, viewset, name, obj) -> l
     writable = "patch" in viewset.http_method_names and hasattr(viewset, "partial_update")
     if not writable:
         return problems + read_only_write_problems(client, url)
-    check("PATCH", _in_savepoint(lambda: client.patch(url, {}, format="json")).status_code, {200})
+    edit_ok = {409} if name in EDIT_REFUSED else {200}
+    check("PATCH", _in_savepoint(lambda: client.patch(url, {}, format="json")).status_code, edit_ok)
     body = _representation(world, prefix, obj, viewset)
-    check("PUT", _in_savepoint(lambda: client.put(url, body, format="json")).status_code, {200})
+    check("PUT", _in_savepoint(lambda: client.put(url, body, format="json")).status_code, edit_ok)
     if "delete" in viewset.http_method_names and hasattr(viewset, "destroy"):
-        check("DELETE", _in_savepoint(lambda: client.delete(url)).status_code, {204})
+        delete_ok = {409} if name in DELETE_REFUSED else {204}
+        check("DELETE", _in_savepoint(lambda: client.delete(url)).status_code, delete_ok)
     for extra in viewset.get_extra_actions():
         if extra.detail and "post" in extra.mapping:
             action_url = f"{url}{extra.url_path}/"
             status = _in_savepoint(lambda u=action_url: client.post(u, {}, format="json")).status_code
-            check(f"POST {extra.url_path}", status, {200, 201, 204, 400, 409})
+            side = SIDE_ACTIONS.get((prefix, extra.url_path))
+            persona_side = "sponsor" if getattr(world.get(persona), "sponsor_id", None) else "vendor"
+            if side is not None and persona_side != side:
+                check(f"POST {extra.url_path}", status, {403})  # not this side's action
+            else:
+                check(f"POST {extra.url_path}", status, {200, 201, 204, 400, 409})
     return problems
 
 
@@ -308,9 +348,15 @@ def test_every_browser_route_with_an_object_parameter_is_classified():
 
 def _model_of_function_route(name):
     from accounts.models import ApiToken, MemberInvite, User
+    from contracts.models import RFP, Invitation, Proposal, Question
     from sponsors.models import QualificationDocument, Shortlist, VendorQualification
     from vendors.models import Certification
 
+    sourcing = {"rfp-invite": RFP, "rfp-publish": RFP, "rfp-close": RFP, "rfp-cancel": RFP,
+                "rfp-question-answer": Question, "rfp-invitation-decline": Invitation, "rfp-question-ask": Invitation,
+                "proposal-start": Invitation, "proposal-submit": Proposal, "proposal-withdraw": Proposal}  # fmt: skip
+    if name in sourcing:
+        return sourcing[name]
     return {"certification-document": Certification, "member-role": User, "member-remove": User,
             "invite-revoke": MemberInvite, "api-token-revoke": ApiToken,
             "qualification-document-add": VendorQualification, "qualificationdocument-file": QualificationDocument,
