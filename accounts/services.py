@@ -235,6 +235,20 @@ def member_change_role(*, actor: User, member: User, role: str) -> User:
     return member
 
 
+def member_staff_edit_check(*, member: User, role: str, is_active: bool, sponsor_id, vendor_id) -> None:
+    """The last-admin rule for edits made outside the members page: platform staff in the Django admin.
+
+    ``member`` is the person as stored now; the keyword arguments are the values about to be saved.
+    Demoting, deactivating or moving the only active admin of an organisation is refused.
+    """
+    was_admin = member.is_active and member.role == Role.ADMIN and member.organisation is not None
+    stays_admin = (
+        role == Role.ADMIN and is_active and sponsor_id == member.sponsor_id and vendor_id == member.vendor_id
+    )
+    if was_admin and not stays_admin and _admins_left_without(member) == 0:
+        raise ValidationError(LAST_ADMIN)
+
+
 @transaction.atomic
 def member_remove(*, actor: User, member: User) -> None:
     """Deactivate a colleague (never delete: their history must keep its author) and revoke their tokens.

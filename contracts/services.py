@@ -185,6 +185,64 @@ def rfp_create(
     return rfp
 
 
+RFP_NOT_DRAFT = "Only a draft RFP can be edited: once published, invitees rely on what they were sent."
+RFP_EDITABLE_FIELDS = (
+    "program", "title", "scope", "desired_start", "desired_end", "response_deadline", "qa_cutoff",
+    "budget_ceiling", "budget_currency", "sealed",
+)  # fmt: skip
+
+
+@transaction.atomic
+def rfp_update(
+    *,
+    actor,
+    rfp: RFP,
+    data: Mapping[str, Any],
+    categories: Iterable | None = None,
+    criteria: Sequence[tuple[str, int]] | None = None,
+) -> RFP:
+    """Change a draft RFP (a published one is fixed: invitees answer what they were sent).
+
+    1. The actor acts for the RFP's sponsor; the RFP (read afresh, locked) is a draft.
+    2. Apply ``data`` (``RFP_EDITABLE_FIELDS``), validate as ``rfp_create`` does, save with history.
+    3. ``categories`` / ``criteria``, when given, replace the current ones.
+    """
+    _require_sponsor_side(actor, rfp.sponsor_id)
+    unknown = set(data) - set(RFP_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown RFP fields: {sorted(unknown)}")
+    current = RFP.objects.select_for_update().get(pk=rfp.pk)
+    if current.state != RFPState.DRAFT:
+        raise TransitionError(RFP_NOT_DRAFT)
+    errors: dict[str, Any] = {}
+    program = data.get("program", current.program)
+    if program.sponsor_id != current.sponsor_id:
+        errors["program"] = PROGRAM_OF_OTHER_SPONSOR
+    _require_aware(errors, "response_deadline", data.get("response_deadline"))
+    _require_aware(errors, "qa_cutoff", data.get("qa_cutoff"))
+    if errors:
+        raise ValidationError(errors)
+    for name, value in data.items():
+        setattr(current, name, value)
+    m2m = {"categories": list(categories)} if categories is not None else None
+    object_save(actor=actor, instance=current, m2m=m2m)
+    if criteria is not None:
+        criterion_errors = []
+        with audit_context(actor=actor):
+            current.criteria.all().delete()
+            for position, (name, weight) in enumerate(criteria):
+                criterion = RFPCriterion(rfp=current, name=name, weight=weight, position=position)
+                try:
+                    criterion.full_clean()
+                except ValidationError as exc:
+                    criterion_errors.append(f"Criterion {position + 1}: {' '.join(exc.messages)}")
+                    continue
+                criterion.save()
+        if criterion_errors:
+            raise ValidationError({"criteria": criterion_errors})
+    return current
+
+
 def _vendor_warnings(rfp: RFP, vendors: Sequence[Vendor]) -> list[str]:
     """Reasons to think twice before inviting these vendors, for the sponsor's eyes only.
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("sponsors/", include(sponsor_patterns)),
     path("qualifications/", include(qualification_patterns)),
     path("shortlists/", include(shortlist_patterns)),
+    path("rfps/", include("contracts.urls")),
     path("vendors/", include("vendors.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cro_cmo.api.urls")),

@@ -14,11 +14,13 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.api import BAD_CREDENTIALS, LOCKED_OUT
-from accounts.models import ApiToken, MemberInvite, Role, User
+from accounts.authentication import TOKEN_INVALID
+from accounts.models import ApiToken, MemberInvite, Role, User, hash_secret
 from accounts.services import ALREADY_MEMBER, INVITE_INVALID, LAST_ADMIN, SIGNUP_LINK_INVALID, api_token_create
 from sponsors.models import Sponsor
 from tests.conftest import PASSWORD
@@ -371,7 +373,11 @@ def test_token_for_good_credentials_authenticates_the_api(personas):
 def test_token_email_is_case_insensitive(personas):
     response = post_token(APIClient(), email="A-Admin@A.test", password=PASSWORD)
     assert response.status_code == 200
-    assert token_client(response.json()["token"]).get("/api/v1/programs/").status_code == 200
+    key = response.json()["token"]
+    assert ApiToken.objects.get(key_hash=hash_secret(key)).user == personas.sponsor_a_admin
+    programs = token_client(key).get("/api/v1/programs/")
+    assert programs.status_code == 200
+    assert [row["code"] for row in programs.json()["results"]] == ["A-1"]  # acts as sponsor A's admin
 
 
 @pytest.mark.parametrize(
@@ -416,6 +422,8 @@ def test_token_with_missing_or_malformed_fields_is_400_field_errors(personas, da
 def test_token_with_non_json_body_is_400_not_500(personas):
     response = APIClient().post("/api/v1/auth/token/", "{not json", content_type="application/json")
     assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error")
+    assert not ApiToken.objects.exists()
 
 
 def test_token_lock_out_after_repeated_failures_even_for_the_correct_password(personas):
@@ -446,6 +454,9 @@ def test_token_lock_out_is_per_account(personas):
         post_token(client, email="a-admin@a.test", password=f"wrong-{attempt}")
     response = post_token(client, email="b-admin@b.test", password=PASSWORD)
     assert response.status_code == 200
+    token = ApiToken.objects.get(key_hash=hash_secret(response.json()["token"]))
+    assert token.user == personas.sponsor_b_admin
+    assert not ApiToken.objects.filter(user=personas.sponsor_a_admin).exists()
 
 
 def test_token_endpoint_is_throttled_at_20_per_minute(personas):
@@ -464,18 +475,28 @@ def test_revoked_token_is_401(personas):
     client = token_client(key)
     assert client.get("/api/v1/programs/").status_code == 200
     ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
-    assert client.get("/api/v1/programs/").status_code == 401
+    response = client.get("/api/v1/programs/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": TOKEN_INVALID}
+    assert "A-1" not in response.content.decode()
 
 
 def test_token_of_deactivated_user_is_401(personas):
     _, key = api_token_create(user=personas.sponsor_a_admin)
     User.objects.filter(pk=personas.sponsor_a_admin.pk).update(is_active=False)
-    assert token_client(key).get("/api/v1/programs/").status_code == 401
+    response = token_client(key).get("/api/v1/programs/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": TOKEN_INVALID}
 
 
 def test_unknown_token_is_401_and_no_token_is_refused(personas):
-    assert token_client("made-up-key").get("/api/v1/programs/").status_code == 401
-    assert APIClient().get("/api/v1/programs/").status_code == 401
+    made_up = token_client("made-up-key").get("/api/v1/programs/")
+    assert made_up.status_code == 401
+    assert made_up.json() == {"detail": TOKEN_INVALID}
+    anonymous = APIClient().get("/api/v1/programs/")
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {"detail": NotAuthenticated.default_detail}
+    assert anonymous["WWW-Authenticate"] == "Token"  # says how to authenticate, as 401 must
 
 
 # --- Invitations ---------------------------------------------------------------------------------
@@ -744,8 +765,13 @@ def test_role_change_with_unknown_role_changes_nothing(client, personas):
 
 def test_role_change_and_removal_need_post(client, personas):
     login_as(client, personas.sponsor_a_admin)
-    assert client.get(f"/accounts/members/{personas.sponsor_a_viewer.pk}/role/").status_code == 405
-    assert client.get(f"/accounts/members/{personas.sponsor_a_viewer.pk}/remove/").status_code == 405
+    viewer = personas.sponsor_a_viewer
+    for path in ["role", "remove"]:
+        response = client.get(f"/accounts/members/{viewer.pk}/{path}/", {"role": Role.ADMIN})
+        assert response.status_code == 405, path
+        assert response["Allow"] == "POST", path
+    viewer.refresh_from_db()
+    assert viewer.role == Role.VIEWER and viewer.is_active
 
 
 def test_removed_member_is_deactivated_and_loses_api_and_browser_access(client, personas):

@@ -6,9 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.test import APIClient
 
+from accounts.authentication import TOKEN_INVALID
 from accounts.models import Role
+from cro_cmo.api.pagination import PageNumberPagination
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.celery import app as celery_app
 from sponsors.models import Program
@@ -102,7 +105,11 @@ def test_pagination_walks_three_pages_by_next_links(busy_sponsor, api_client_for
 
 def test_a_page_past_the_end_is_404(busy_sponsor, api_client_for):
     user, _ = busy_sponsor
-    assert api_client_for(user).get(PROGRAMS, {"page_size": 25, "page": 4}).status_code == 404
+    client = api_client_for(user)
+    assert client.get(PROGRAMS, {"page_size": 25, "page": 3}).status_code == 200  # the last page exists
+    response = client.get(PROGRAMS, {"page_size": 25, "page": 4})
+    assert response.status_code == 404
+    assert response.json() == {"detail": PageNumberPagination.invalid_page_message}
 
 
 def test_ordering(busy_sponsor, api_client_for):
@@ -204,6 +211,11 @@ def test_the_same_code_is_fine_for_another_sponsor(personas, api_client_for):
         PROGRAMS, program_body(code=personas.program_a.code), format="json"
     )
     assert response.status_code == 201
+    assert response.json()["sponsor"] == personas.sponsor_b.pk
+    assert set(Program.objects.filter(code=personas.program_a.code).values_list("sponsor", flat=True)) == {
+        personas.sponsor_a.pk,
+        personas.sponsor_b.pk,
+    }
 
 
 def test_missing_name_is_a_field_error(personas, api_client_for):
@@ -261,8 +273,12 @@ def test_malformed_json_is_a_400(personas, api_client_for):
 
 
 def test_json_that_is_not_an_object_is_a_400(personas, api_client_for):
+    before = Program.objects.count()
     response = api_client_for(personas.sponsor_a_admin).post(PROGRAMS, data="[1, 2]", content_type="application/json")
     assert response.status_code == 400
+    assert list(response.json()) == ["non_field_errors"]
+    assert "dictionary" in response.json()["non_field_errors"][0]
+    assert Program.objects.count() == before
 
 
 # --- Writing: roles and reach ----------------------------------------------------------------------
@@ -293,6 +309,8 @@ def test_a_viewer_cannot_write(personas, api_client_for):
 def test_a_viewer_still_reads(personas, api_client_for):
     response = api_client_for(personas.sponsor_a_viewer).get(f"{PROGRAMS}{personas.program_a.pk}/")
     assert response.status_code == 200
+    assert response.json()["id"] == personas.program_a.pk
+    assert response.json()["code"] == "A-1"
 
 
 @pytest.mark.parametrize("method", ["patch", "put", "delete"])
@@ -323,6 +341,8 @@ def test_a_vendor_viewer_cannot_edit_its_own_profile(personas, api_client_for):
     url = f"/api/v1/vendors/{personas.vendor_x.pk}/"
     response = api_client_for(personas.vendor_x_viewer).patch(url, {"description": "Viewer"}, format="json")
     assert response.status_code == 403
+    assert response.json() == {"detail": VIEWER_READ_ONLY}
+    assert Vendor.objects.get(pk=personas.vendor_x.pk).description != "Viewer"
 
 
 def test_vendor_server_managed_fields_are_read_only(personas, api_client_for):
@@ -346,13 +366,18 @@ def test_unauthenticated_is_401(personas, url):
 
 
 def test_unauthenticated_write_is_401(personas):
-    assert APIClient().post(PROGRAMS, program_body(), format="json").status_code == 401
+    response = APIClient().post(PROGRAMS, program_body(), format="json")
+    assert response.status_code == 401
+    assert response.json() == {"detail": NotAuthenticated.default_detail}
+    assert not Program.objects.filter(code="NEW-1").exists()
 
 
 def test_a_bad_token_is_401(personas):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
-    assert client.get(PROGRAMS).status_code == 401
+    response = client.get(PROGRAMS)
+    assert response.status_code == 401
+    assert response.json() == {"detail": TOKEN_INVALID}
 
 
 def test_a_deactivated_users_token_stops_working(personas, api_client_for):
@@ -360,7 +385,10 @@ def test_a_deactivated_users_token_stops_working(personas, api_client_for):
     assert client.get(PROGRAMS).status_code == 200
     personas.sponsor_a_admin.is_active = False
     personas.sponsor_a_admin.save()
-    assert client.get(PROGRAMS).status_code == 401
+    response = client.get(PROGRAMS)
+    assert response.status_code == 401
+    assert response.json() == {"detail": TOKEN_INVALID}
+    assert "A-1" not in response.content.decode()
 
 
 def test_token_endpoint_issues_a_working_token(personas):

@@ -13,6 +13,7 @@ from django.test import Client
 from cro_cmo.api.pagination import PAGE_SIZE_MESSAGE
 from cro_cmo.middleware_input import BAD_CHARACTER_MESSAGE, NUMBER_TOO_LARGE_MESSAGE
 from notifications.models import Notification, OutboxEvent
+from sponsors.models import Program
 from vendors.models import ServiceCategory, ServiceOffering, Site, Vendor
 
 pytestmark = pytest.mark.django_db
@@ -334,6 +335,8 @@ def test_api_takes_json_not_forms(personas, api_client_for):
         "/api/v1/programs/", "code=X-1&name=X&phase=", content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 415  # a form's empty `phase=` used to create a pre-clinical programme
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]  # says which type it refused
+    assert not Program.objects.filter(code="X-1").exists()
 
 
 @pytest.mark.parametrize(

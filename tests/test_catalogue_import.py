@@ -526,7 +526,13 @@ def test_sponsors_get_404(personas, browser_client_for, persona, url):
 
 
 def test_platform_staff_without_a_vendor_get_404(personas, browser_client_for):
-    assert browser_client_for(personas.staff).get(IMPORT_URL).status_code == 404
+    client = browser_client_for(personas.staff)
+    response = client.get(IMPORT_URL)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Page not found" in page and 'type="file"' not in page  # the 404 page, no upload form
+    assert client.post(IMPORT_URL, {"file": csv_file("category\ndata-management\n")}).status_code == 404
+    assert not ServiceOffering.objects.exists()
 
 
 @pytest.mark.parametrize("url", [IMPORT_URL, EXPORT_URL])

@@ -201,6 +201,9 @@ def test_history_endpoint_shows_only_that_objects_entries(personas, api_client_f
 def test_viewer_reads_history(personas, api_client_for):
     response = api_client_for(personas.sponsor_a_viewer).get(f"/api/v1/programs/{personas.program_a.pk}/history/")
     assert response.status_code == 200
+    [entry] = response.json()["results"]
+    assert entry["action"] == "created"
+    assert entry["changes"]["code"] == [None, "A-1"]
 
 
 @pytest.mark.parametrize("persona", ["sponsor_b_admin", "vendor_x_admin"])
@@ -208,6 +211,10 @@ def test_history_of_another_sponsors_programme_is_404(personas, api_client_for, 
     client = api_client_for(getattr(personas, persona))
     response = client.get(f"/api/v1/programs/{personas.program_a.pk}/history/")
     assert response.status_code == 404
+    body = response.content.decode()
+    assert set(response.json()) == {"detail"}
+    assert personas.program_a.code not in body and personas.program_a.name not in body  # reveals nothing of it
+    assert "created" not in body  # no history entry leaks through the error
 
 
 # --- The browser -----------------------------------------------------------------------------------

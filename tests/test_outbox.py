@@ -10,6 +10,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.db import connection, transaction
 from django.utils import timezone
+from rest_framework.exceptions import NotAuthenticated
 
 from accounts.models import Role
 from notifications import services
@@ -368,15 +369,25 @@ def test_another_users_notification_is_404(delivered, api_client_for):
     colleagues = Notification.objects.filter(user=p.sponsor_a_viewer).first()
     mine = Notification.objects.filter(user=p.sponsor_a_admin).first()
     client = api_client_for(p.sponsor_a_admin)
-    assert client.get(f"/api/v1/notifications/{mine.pk}/").status_code == 200
-    assert client.get(f"/api/v1/notifications/{colleagues.pk}/").status_code == 404
+    own = client.get(f"/api/v1/notifications/{mine.pk}/")
+    assert own.status_code == 200
+    assert own.json()["id"] == mine.pk and own.json()["title"] == mine.event.title
+    response = client.get(f"/api/v1/notifications/{colleagues.pk}/")
+    assert response.status_code == 404
+    assert set(response.json()) == {"detail"}  # not the notification, not a hint of it
+    assert colleagues.event.title not in response.content.decode()
 
 
 def test_notifications_api_requires_authentication(delivered):
     from rest_framework.test import APIClient
 
-    assert APIClient().get("/api/v1/notifications/").status_code == 401
-    assert APIClient().post("/api/v1/notifications/mark-read/", {}, format="json").status_code == 401
+    listed = APIClient().get("/api/v1/notifications/")
+    assert listed.status_code == 401
+    assert listed.json() == {"detail": NotAuthenticated.default_detail}
+    marked = APIClient().post("/api/v1/notifications/mark-read/", {}, format="json")
+    assert marked.status_code == 401
+    assert marked.json() == {"detail": NotAuthenticated.default_detail}
+    assert not Notification.objects.filter(read_at__isnull=False).exists()  # {} marks nothing for anybody
 
 
 def test_notifications_cannot_be_created_through_the_api(delivered, api_client_for):
@@ -421,9 +432,17 @@ def test_browser_mark_read_of_one_notification(delivered, browser_client_for):
 
 
 def test_browser_mark_read_requires_post_and_login(delivered, client):
-    assert client.get("/notifications/").status_code == 302  # to the login page
+    response = client.get("/notifications/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/notifications/"
+    anonymous_post = client.post("/notifications/mark-read/")
+    assert anonymous_post.status_code == 302
+    assert anonymous_post["Location"].startswith("/accounts/login/?next=")
     client.force_login(delivered.sponsor_a_admin, backend="django.contrib.auth.backends.ModelBackend")
-    assert client.get("/notifications/mark-read/").status_code == 405
+    response = client.get("/notifications/mark-read/")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert not Notification.objects.filter(read_at__isnull=False).exists()  # neither request marked anything
 
 
 def test_browser_mark_read_does_not_redirect_off_site(delivered, browser_client_for):

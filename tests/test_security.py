@@ -624,12 +624,21 @@ def test_document_download_needs_sign_in_and_a_document(personas, browser_client
 
     cert = Certification.objects.create(vendor=personas.vendor_x, type="gmp", authority="mhra",
                                         issued_on="2025-01-01")  # fmt: skip
-    assert client.get(f"/vendors/certificates/{cert.pk}/document/").status_code == 302  # to the login page
+    url = f"/vendors/certificates/{cert.pk}/document/"
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"] == f"/accounts/login/?next={url}"
     signed_in = browser_client_for(personas.sponsor_a_admin)
-    assert signed_in.get(f"/vendors/certificates/{cert.pk}/document/").status_code == 404  # no document
-    assert signed_in.get("/vendors/certificates/999999/document/").status_code == 404
+    refusals = [signed_in.get(url)]  # no document
+    refusals.append(signed_in.get("/vendors/certificates/999999/document/"))
     Certification.objects.filter(pk=cert.pk).update(document="certificates/gone.pdf")
-    assert signed_in.get(f"/vendors/certificates/{cert.pk}/document/").status_code == 404  # missing in storage
+    refusals.append(signed_in.get(url))  # missing in storage
+    for response in refusals:
+        assert response.status_code == 404
+        # The site's "Page not found", not a half-sent download.
+        assert response["Content-Type"].startswith("text/html")
+        assert "Content-Disposition" not in response
+        assert "Page not found" in response.content.decode()
 
 
 @pytest.mark.parametrize("debug", [False, True])
@@ -649,7 +658,9 @@ def test_media_files_are_never_served_by_url(personas, browser_client_for, media
     try:
         with pytest.raises(Resolver404):
             resolve("/media/certificates/x.pdf")
-        assert browser_client_for(personas.vendor_x_admin).get("/media/certificates/x.pdf").status_code == 404
+        response = browser_client_for(personas.vendor_x_admin).get("/media/certificates/x.pdf")
+        assert response.status_code == 404
+        assert b"%PDF" not in response.content and response["Content-Type"].startswith("text/html")
     finally:
         settings.DEBUG = False
         importlib.reload(cro_cmo.urls)

@@ -109,18 +109,28 @@ def test_failed_password_change_revokes_nothing(two_tokens):
         {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     )
     assert response.status_code == 200
-    assert token_client(keys[0]).get(PROGRAMS).status_code == 200
+    assert list(response.context["form"].errors) == ["old_password"]
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 2
+    for key in keys:
+        assert token_client(key).get(PROGRAMS).status_code == 200
 
 
 def test_password_reset_revokes_the_users_tokens(two_tokens):
     user, keys, other_key = two_tokens
     Client().post("/accounts/password_reset/", {"email": user.email})
-    link = RESET_LINK.search(mail.outbox[0].body).group(1)
+    [message] = mail.outbox
+    assert message.to == [user.email]
+    link = RESET_LINK.search(message.body).group(1)
     reset = Client()
     page = reset.get(link, follow=True)
     response = reset.post(page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
     assert_revoked(keys, other_key)
+    assert not ApiToken.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
 def test_admin_password_change_revokes_the_users_tokens(two_tokens, personas):
@@ -149,7 +159,9 @@ def test_saving_a_user_without_a_new_password_keeps_the_tokens(two_tokens):
     user, keys, _ = two_tokens
     user.full_name = "Renamed"
     user.save()
-    assert token_client(keys[0]).get(PROGRAMS).status_code == 200
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 2
+    for key in keys:
+        assert token_client(key).get(PROGRAMS).status_code == 200
 
 
 def test_sign_in_that_upgrades_the_password_hash_keeps_the_tokens(two_tokens):
@@ -180,7 +192,8 @@ def test_token_page_lists_only_the_users_own_tokens(personas):
 
 def test_token_page_needs_sign_in(client):
     response = client.get("/accounts/tokens/")
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/accounts/tokens/"
 
 
 def test_creating_a_token_in_the_browser_shows_the_key_once_and_it_works(personas):
@@ -234,16 +247,24 @@ def test_revoking_a_token_in_the_browser_stops_it_at_once(personas):
 
 
 def test_nobody_revokes_someone_elses_token(personas):
-    token, key = api_token_create(user=personas.sponsor_a_viewer)
+    token, key = api_token_create(user=personas.sponsor_a_viewer, name="Viewer's QZT script")
     for user in (personas.sponsor_a_admin, personas.staff):  # not their colleague's admin, not platform staff
-        assert browser(user).post(f"/accounts/tokens/{token.pk}/revoke/").status_code == 404
+        response = browser(user).post(f"/accounts/tokens/{token.pk}/revoke/")
+        assert response.status_code == 404
+        assert "QZT" not in response.content.decode() and token.prefix not in response.content.decode()
     assert browser(personas.sponsor_a_admin).post("/accounts/tokens/999999999/revoke/").status_code == 404
+    token.refresh_from_db()
+    assert token.revoked_at is None
     assert token_client(key).get(PROGRAMS).status_code == 200
 
 
 def test_revoking_needs_post(personas):
     token, _ = api_token_create(user=personas.sponsor_a_admin)
-    assert browser(personas.sponsor_a_admin).get(f"/accounts/tokens/{token.pk}/revoke/").status_code == 405
+    response = browser(personas.sponsor_a_admin).get(f"/accounts/tokens/{token.pk}/revoke/")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    token.refresh_from_db()
+    assert token.revoked_at is None
 
 
 def test_user_menu_links_to_the_token_page(personas):
@@ -258,6 +279,10 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def throttle_key(ident):
+    return ScopedRateThrottle.cache_format % {"scope": "auth", "ident": ident}
 
 
 def post_token(client, headers=None, **data):
@@ -296,8 +321,16 @@ def test_behind_one_trusted_proxy_the_client_is_the_address_the_proxy_saw(person
     for attempt in range(20):
         forwarded = f"203.0.113.{attempt}, 192.0.2.10"  # spoofed part, then what the proxy appended
         assert post_token(client, headers={"X-Forwarded-For": forwarded}).status_code == 400, attempt
-    assert post_token(client, headers={"X-Forwarded-For": "1.2.3.4, 192.0.2.10"}).status_code == 429
-    assert post_token(client, headers={"X-Forwarded-For": "192.0.2.11"}).status_code == 400  # another client
+    throttled = post_token(client, headers={"X-Forwarded-For": "1.2.3.4, 192.0.2.10"})
+    assert throttled.status_code == 429
+    assert "throttled" in throttled.json()["detail"]
+    other = post_token(client, headers={"X-Forwarded-For": "192.0.2.11"})
+    assert other.status_code == 400  # another client: its own count, so the missing fields are what it hears
+    assert set(other.json()) == {"email", "password"}
+    # The counts are kept per address the proxy saw; none under the spoofed parts or the proxy itself.
+    assert len(cache.get(throttle_key("192.0.2.10"))) == 20
+    assert len(cache.get(throttle_key("192.0.2.11"))) == 1
+    assert all(cache.get(throttle_key(ip)) is None for ip in ("203.0.113.0", "1.2.3.4", "10.0.0.1"))
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audit.models import HistoryEntry
 from vendors import demo
+from vendors.api import SiteViewSet
 from vendors.models import Capability, Certification, ServiceCategory, ServiceOffering, Site, Vendor
 from vendors.services import vendor_search_refresh
 
@@ -139,7 +140,8 @@ def test_api_search_ranks_and_filters_like_the_browser(directory, api_client_for
 
 def test_directory_needs_sign_in(client):
     response = client.get("/vendors/")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/vendors/"
 
 
 # --- profile and compare -------------------------------------------------------------------------
@@ -241,9 +243,14 @@ def test_offering_rules_across_relations(directory, api_client_for):
 
 def test_one_offering_per_vendor_and_category(directory, api_client_for):
     client = api_client_for(directory.vendor_x_admin)
-    assert client.post("/api/v1/offerings/", {"category": "clinical-trials"}, format="json").status_code == 201
+    first = client.post("/api/v1/offerings/", {"category": "clinical-trials"}, format="json")
+    assert first.status_code == 201
+    assert ServiceOffering.objects.get(pk=first.json()["id"]).vendor == directory.vendor_x
     again = client.post("/api/v1/offerings/", {"category": "clinical-trials"}, format="json")
-    assert again.status_code == 400 and "already has an offering" in str(again.json())
+    assert again.status_code == 400
+    [rule] = [c for c in ServiceOffering._meta.constraints if c.name == "offering_one_per_vendor_and_category"]
+    assert again.json() == {"non_field_errors": [rule.violation_error_message]}
+    assert ServiceOffering.objects.filter(vendor=directory.vendor_x, category__code="clinical-trials").count() == 1
 
 
 def test_vendor_is_set_by_the_server(directory, api_client_for):
@@ -283,6 +290,8 @@ def test_sponsor_cannot_create_vendor_records(directory, api_client_for):
         "/api/v1/sites/", {"name": "S", "city": "C", "country": "GB"}, format="json"
     )
     assert response.status_code == 403
+    assert response.json() == {"detail": SiteViewSet.owner_required_message.format(kind="vendor")}
+    assert not Site.objects.filter(name="S").exists()
 
 
 def certificate_post(**overrides):
@@ -305,8 +314,10 @@ def test_certificate_upload_accepts_a_pdf(directory, browser_client_for, setting
     )
     assert response.status_code == 302
     certification = Certification.objects.get(vendor=directory.vendor_x)
+    assert (certification.type, certification.number, certification.expires_on) == ("gmp", "UK-GMP-1", date(2028, 1, 1))
     download = browser_client_for(directory.sponsor_a_admin).get(f"/vendors/certificates/{certification.pk}/document/")
     assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    assert b"".join(download.streaming_content) == PDF  # the very file uploaded
 
 
 @pytest.mark.parametrize(
@@ -334,7 +345,9 @@ def test_certificate_must_expire_after_issue(directory, api_client_for):
     response = api_client_for(directory.vendor_x_admin).post(
         "/api/v1/certifications/", certificate_post(issued_on="2026-01-01", expires_on="2025-01-01"), format="json"
     )
-    assert response.status_code == 400 and "expires_on" in response.json()
+    assert response.status_code == 400
+    assert response.json() == {"expires_on": ["A certificate must expire after it was issued."]}
+    assert not Certification.objects.filter(vendor=directory.vendor_x).exists()
 
 
 def test_certificate_status_is_computed_from_expiry(directory):

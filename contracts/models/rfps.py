@@ -85,8 +85,7 @@ class RFP(HistoryMixin, BaseModel):
     )
 
     objects = RFPQuerySet.as_manager()
-    # The browser page comes with the sourcing views; until then events carry no link (see transitions).
-    detail_url_name = None
+    detail_url_name = "rfp-detail"
 
     class Meta:
         verbose_name = "RFP"
