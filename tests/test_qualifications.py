@@ -245,8 +245,11 @@ def test_nobody_else_adds_to_a_shortlist(world, persona, status):
 
 @pytest.mark.parametrize("shortlist", ["", "abc", "9" * 40, "²"])
 def test_a_bad_shortlist_id_is_404_not_500(world, shortlist):
+    entries = ShortlistEntry.objects.count()
     response = browser(world, "sponsor_a_admin").post(reverse("shortlist-add-vendors"), {"shortlist": shortlist})
     assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert ShortlistEntry.objects.count() == entries
 
 
 def test_api_add_and_remove(world, api_client_for):
