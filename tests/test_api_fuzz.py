@@ -85,8 +85,24 @@ def fuzz_data(personas):
     shared = {"service-categories": ServiceCategory.objects.first().pk, "capabilities": Capability.objects.first().pk}
     for known in ids.values():
         known.update(shared)
+    for caller, known in _sourcing_ids(personas).items():
+        ids[caller].update(known)
     ids["anonymous"] = dict(ids["vendor"])
     return personas, ids
+
+
+def _sourcing_ids(personas) -> dict:
+    """A published RFP of sponsor A with vendor X invited and X's draft proposal; a second, draft RFP."""
+    from contracts import services as sourcing
+    from tests.factories import RFPFactory
+
+    rfp = RFPFactory(program=personas.program_a, title="Fuzz RFP")
+    (invitation,), _ = sourcing.rfp_invite(actor=personas.sponsor_a_admin, rfp=rfp, vendors=[personas.vendor_x])
+    sourcing.rfp_publish(actor=personas.sponsor_a_admin, rfp=rfp)
+    proposal = sourcing.proposal_save_draft(actor=personas.vendor_x_admin, rfp=rfp, data={"timeline": "Fuzz"})
+    draft = RFPFactory(program=personas.program_a, title="Fuzz draft RFP")
+    return {"sponsor": {"rfps": draft.pk, "invitations": invitation.pk},
+            "vendor": {"rfps": rfp.pk, "invitations": invitation.pk, "proposals": proposal.pk}}  # fmt: skip
 
 
 @pytest.fixture

@@ -44,8 +44,8 @@ class AutoSchema(SpectacularAutoSchema):
             codes += ["401", "403"]
         if "{" in self.path:
             codes.append("404")
-        if self.method == "POST" and "{" in self.path:
-            codes.append("409")  # actions on one object: transitions
+        if self.method in ("POST", "DELETE") and "{" in self.path:
+            codes.append("409")  # actions on one object: transitions; a DELETE that others' records refuse
         for code in codes:
             responses.setdefault(code, self._get_response_for_code(ERRORS[code], code, direction=direction))
         if self._is_paginated_list():

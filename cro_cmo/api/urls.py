@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenView, UserViewSet
+from contracts.api import InvitationViewSet, ProposalViewSet, RFPViewSet
 from notifications.api import NotificationViewSet
 from sponsors.api import ProgramViewSet, QualificationViewSet, ShortlistViewSet, SponsorViewSet
 from vendors.api import (
@@ -21,6 +22,9 @@ router.register("sponsors", SponsorViewSet)
 router.register("programs", ProgramViewSet)
 router.register("qualifications", QualificationViewSet)
 router.register("shortlists", ShortlistViewSet)
+router.register("rfps", RFPViewSet)
+router.register("invitations", InvitationViewSet)
+router.register("proposals", ProposalViewSet)
 router.register("vendors", VendorViewSet)
 router.register("sites", SiteViewSet)
 router.register("service-categories", ServiceCategoryViewSet)
