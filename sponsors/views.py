@@ -60,7 +60,18 @@ class SponsorEditView(ObjectEditView):
 # --- Qualifications --------------------------------------------------------------------------------
 
 
-class QualificationListView(ObjectListView):
+class SponsorPagesOnly:
+    """A vendor's people get 404 on the sponsor's private pages (lists and "new" forms), as for any page out
+    of their reach: typed by hand, an empty "Vendors we qualify" page with a "Record a qualification" button
+    would tell them what sponsors keep on them and offer a form they can never save."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.user.vendor_id is not None:
+            raise Http404("Sponsors' pages")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class QualificationListView(SponsorPagesOnly, ObjectListView):
     queryset = VendorQualification.objects.select_related("vendor")
     filterset_class = QualificationFilterSet
     columns = ["vendor", "status", "risk", "msa_reference", "last_audit_on", "next_audit_due"]
@@ -78,7 +89,7 @@ class QualificationDetailView(ObjectDetailView):
         return context
 
 
-class QualificationEditView(ObjectEditView):
+class QualificationEditView(SponsorPagesOnly, ObjectEditView):
     """Record (``?vendor=<slug>`` picks the vendor) or change a qualification; a change needs a reason."""
 
     queryset = VendorQualification.objects.select_related("vendor")
@@ -151,7 +162,7 @@ def qualification_document_download(request, pk):
 # --- Shortlists ------------------------------------------------------------------------------------
 
 
-class ShortlistListView(ObjectListView):
+class ShortlistListView(SponsorPagesOnly, ObjectListView):
     queryset = Shortlist.objects.all()
     filterset_class = ShortlistFilterSet
     columns = ["name", "notes", "updated"]
@@ -176,7 +187,7 @@ class ShortlistDetailView(ObjectDetailView):
         return context
 
 
-class ShortlistEditView(ObjectEditView):
+class ShortlistEditView(SponsorPagesOnly, ObjectEditView):
     queryset = Shortlist.objects.all()
     form_class = ShortlistForm
     owner_field = "sponsor"
