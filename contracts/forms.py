@@ -47,7 +47,11 @@ class RFPForm(forms.ModelForm):
     """
 
     time_zone = forms.ChoiceField(
-        choices=zone_choices, label="Time zone of the deadline and cut-off", initial=settings.TIME_ZONE
+        choices=zone_choices,
+        label="Time zone of the deadline and cut-off",
+        initial=settings.TIME_ZONE,
+        help_text="The deadline and cut-off above are read in this zone and kept as exact moments; pages show "
+        "them in the platform's time zone, with its name.",
     )
 
     class Meta:
@@ -63,6 +67,8 @@ class RFPForm(forms.ModelForm):
             "qa_cutoff": LocalDateTimeInput(),
             "categories": forms.CheckboxSelectMultiple(),
         }
+        labels = {"program": "Programme"}  # the spelling of the rest of the site
+        help_texts = {"response_deadline": "Proposals are accepted until this moment, in the time zone chosen below."}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,7 +102,8 @@ class RFPForm(forms.ModelForm):
 
 class CriterionForm(forms.Form):
     name = forms.CharField(max_length=100, label="Criterion")
-    weight = forms.IntegerField(min_value=1, max_value=1000, initial=1)
+    # No initial weight: an empty extra row then reads as empty ("leave a row empty to drop it").
+    weight = forms.IntegerField(min_value=1, max_value=1000)
 
 
 CriterionFormSet = forms.formset_factory(CriterionForm, extra=3, max_num=20, validate_max=True, absolute_max=20)
@@ -146,6 +153,7 @@ class MilestoneForm(forms.ModelForm):
         model = ProposedMilestone
         fields = ["name", "due_date", "due_offset_days", "amount"]
         widgets = {"due_date": DateInput()}
+        labels = {"due_offset_days": "Or days after start"}
 
 
 def part_formset(form_class, extra=2):

@@ -806,6 +806,15 @@ def proposal_save_draft(
     return proposal
 
 
+def proposal_missing(proposal: Proposal) -> dict[str, str]:
+    """What a saved proposal still lacks to be submitted (field → message; empty when it is ready).
+
+    The same checks as ``proposal_submit``, for pages that tell the vendor right after saving a draft
+    (a draft may be incomplete, so saving it never refuses on these grounds).
+    """
+    return _proposal_completeness_errors(proposal)
+
+
 @transaction.atomic
 def proposal_submit(*, actor, proposal: Proposal) -> Proposal:
     """Submit a draft proposal before the deadline.

@@ -102,7 +102,26 @@ class RFPListView(ObjectListView):
         for rfp in context["objects"]:
             rfp.my_invitation_label = invitation_states.get(getattr(rfp, "my_invitation_state", None), "")
             rfp.my_proposal_label = proposal_states.get(getattr(rfp, "my_proposal_state", None), "")
+        _tidy_filters(context["filterset"].form, self.request.user)
         return context
+
+
+def _tidy_filters(form, user) -> None:
+    """The sidebar shows the filters a person uses on this page (the API keeps them all; a filter given in
+    the URL still applies, the form was validated before this):
+
+    - no ISO 8601 date-time boxes (the deadline range and ``updated_after`` are for API clients);
+    - "Sealed": any / sealed / open rather than Django's "Unknown / Yes / No";
+    - a vendor's people: no programme filter (they see no programmes) and no "Draft" state (never shown).
+    """
+    for name in ("deadline_after", "deadline_before", "updated_after"):
+        form.fields.pop(name, None)
+    if "sealed" in form.fields:
+        form.fields["sealed"].widget.choices = [("unknown", "Any"), ("true", "Sealed"), ("false", "Open")]
+    if user.vendor_id is not None:
+        form.fields.pop("program", None)
+        if "state" in form.fields:
+            form.fields["state"].choices = [c for c in form.fields["state"].choices if c[0] != RFPState.DRAFT]
 
 
 # --- Create and edit -------------------------------------------------------------------------------------
@@ -215,7 +234,11 @@ class RFPDetailView(ObjectDetailView):
                 proposals=list(
                     Proposal.objects.for_user(user).filter(rfp=rfp).select_related("vendor").order_by("vendor__name")
                 ),
-                invite_vendors=Vendor.objects.for_user(user).order_by("name").only("pk", "name"),
+                # The picker offers only vendors not invited yet (inviting twice is refused anyway).
+                invite_vendors=Vendor.objects.for_user(user)
+                .exclude(rfp_invitations__rfp=rfp)
+                .order_by("name")
+                .only("pk", "name"),
                 reason_form=ReasonForm(),
                 answer_form=AnswerForm(),
             )
@@ -408,7 +431,13 @@ class ProposalEditView(ObjectEditView):
             except (TransitionError, PermissionDenied) as exc:
                 form.add_error(None, _error_text(exc))
             else:
-                messages.success(request, "Proposal saved.")
+                missing = services.proposal_missing(proposal)
+                if missing and proposal.state == ProposalState.DRAFT:
+                    # A draft may be incomplete, but say so here, next to the rows to fix, not at submit time.
+                    messages.warning(request, "Draft saved, not ready to submit yet: " + " ".join(missing.values()))
+                    return redirect("proposal-edit", pk=proposal.pk)
+                messages.success(request, "Proposal saved: it is ready to submit." if proposal.state == ProposalState.DRAFT
+                                 else "Proposal revised: the sponsor sees this version.")  # fmt: skip
                 return redirect(proposal.rfp.get_absolute_url())
         return self.render_page(proposal, form, items, milestones)
 
