@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from contracts import services
 from contracts.filtersets import InvitationFilterSet, ProposalFilterSet, RFPFilterSet
-from contracts.models import RFP, Invitation, Proposal, ProposalLineItem, ProposedMilestone, RFPCriterion
+from contracts.models import RFP, Invitation, Proposal, ProposalLineItem, ProposedMilestone, Question, RFPCriterion
 from contracts.serializers import (
     AwardResultSerializer,
     AwardSerializer,
@@ -65,6 +65,15 @@ class RFPViewSet(HistoryActionMixin, BaseViewSet):
     ordering_fields = ["title", "response_deadline", "state", "created", "updated"]
     owner_field = "sponsor"
     http_method_names = ["get", "head", "options", "post", "patch", "put"]
+
+    def get_queryset(self):
+        # Questions by the caller's reach (a vendor: its own and the answered ones), in one query per page.
+        visible = Question.objects.for_user(self.request.user).order_by("created", "id")
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(Prefetch("questions", queryset=visible, to_attr="visible_questions"))
+        )
 
     def _fresh(self, rfp):
         return Response(self.get_serializer(self.queryset.get(pk=rfp.pk)).data)

@@ -10,10 +10,11 @@ gets live here because they are about renderings:
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contracts import services
-from contracts.models import RFP, Invitation, Proposal, ProposalLineItem, ProposedMilestone, RFPCriterion
+from contracts.models import RFP, Invitation, Proposal, ProposalLineItem, ProposedMilestone, Question, RFPCriterion
 from cro_cmo.api.exceptions import django_errors_as_drf
 from cro_cmo.api.serializers import ValidatedModelSerializer
 from sponsors.models import Program
@@ -56,6 +57,44 @@ class RFPCriterionSerializer(InputSerializer):
         fields = ["name", "weight"]
 
 
+class QuestionSerializer(serializers.ModelSerializer):
+    """A question and its answer. ``asked_by_vendor`` is present only for the sponsor's people and the asking
+    vendor's (``Question.asker_visible_to``): other invitees read the answer, never who asked."""
+
+    asked_at = serializers.DateTimeField(source="created", read_only=True)
+    asked_by_vendor = serializers.PrimaryKeyRelatedField(read_only=True, required=False)
+
+    class Meta:
+        model = Question
+        fields = ["id", "text", "answer", "answered_at", "asked_at", "asked_by_vendor"]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not instance.asker_visible_to(_user(self)):
+            data.pop("asked_by_vendor")
+        return data
+
+
+# Written out because drf-spectacular marks every read-only field required, and ``asked_by_vendor`` is
+# absent for the readers who may not know the asker.
+QUESTIONS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "text": {"type": "string"},
+            "answer": {"type": "string"},
+            "answered_at": {"type": "string", "format": "date-time", "nullable": True},
+            "asked_at": {"type": "string", "format": "date-time"},
+            "asked_by_vendor": {"type": "integer", "description": "Only for the sponsor's and the asker's people."},
+        },
+        "required": ["id", "text", "answer", "answered_at", "asked_at"],
+    },
+}
+
+
 class RFPSerializer(InputSerializer):
     """A request for proposals. ``budget_ceiling``/``budget_currency`` appear only for the sponsor's people.
 
@@ -67,19 +106,27 @@ class RFPSerializer(InputSerializer):
     program = _VisibleRelatedField(model=Program, action="change", help_text="One of your sponsor's programmes.")
     categories = serializers.PrimaryKeyRelatedField(queryset=ServiceCategory.objects.all(), many=True, required=False)
     criteria = RFPCriterionSerializer(many=True, required=False, help_text="Evaluation criteria, in order.")
+    questions = serializers.SerializerMethodField(help_text="Read only: the questions you may read, with answers.")
 
     class Meta:
         model = RFP
         fields = [
             "id", "sponsor", "program", "title", "scope", "categories", "desired_start", "desired_end",
             "budget_ceiling", "budget_currency", "response_deadline", "qa_cutoff", "sealed", "criteria", "state",
-            "published_at", "closed_at", "awarded_at", "created", "updated",
+            "published_at", "closed_at", "awarded_at", "questions", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["state", "published_at", "closed_at", "awarded_at", "created", "updated"]
         extra_kwargs = {
             "budget_ceiling": {"help_text": "Never shown to vendors: present only in the sponsor's responses."},
             "budget_currency": {"help_text": "The ceiling's currency; present only in the sponsor's responses."},
         }
+
+    @extend_schema_field(QUESTIONS_SCHEMA)
+    def get_questions(self, rfp):
+        questions = getattr(rfp, "visible_questions", None)  # prefetched by the viewset for the caller
+        if questions is None:  # a single RFP just written: not prefetched
+            questions = Question.objects.for_user(_user(self)).filter(rfp=rfp).order_by("created", "id")
+        return QuestionSerializer(questions, many=True, context=self.context).data
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

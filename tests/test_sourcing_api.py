@@ -13,13 +13,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Role
 from contracts import services
 from contracts.api import PROPOSAL_OF_OTHER_RFP
 from contracts.models import RFP, Invitation, Proposal
 from contracts.serializers import PROPOSAL_RFP_FIXED
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.transitions import transition_refusal
-from tests.factories import RFPCriterionFactory, RFPFactory, VendorFactory
+from tests.factories import RFPCriterionFactory, RFPFactory, UserFactory, VendorFactory
 from vendors.models import Certification
 
 pytestmark = pytest.mark.django_db
@@ -284,6 +285,29 @@ def test_invited_vendor_declines_with_a_reason(world, api_client_for):
     again = vendor.post(url, {"reason": "Still no."}, format="json")
     assert again.status_code == 409
     assert again.json()["detail"] == transition_refusal(Invitation, "decline", "declined")
+
+
+def test_questions_on_the_rfp_hide_the_asker_from_other_invitees(world, api_client_for):
+    rfp, other = world["rfp_a"], VendorFactory(name="Other invitee QZO")
+    other_admin = UserFactory(email="o-admin@o.test", vendor=other, role=Role.ADMIN)
+    services.rfp_invite(actor=world["sponsor_a_admin"], rfp=rfp, vendors=[other])
+    asked = services.question_ask(actor=world["vendor_x_admin"], rfp=rfp, text="Is GMP release included?")
+    services.question_ask(actor=world["vendor_x_admin"], rfp=rfp, text="Unanswered QZU?")
+    services.question_answer(actor=world["sponsor_a_admin"], question=asked, answer="Yes.")
+
+    def questions(user):
+        return api_client_for(user).get(f"/api/v1/rfps/{rfp.pk}/").json()["questions"]
+
+    x = world["vendor_x"].pk
+    assert [(q["text"], q["asked_by_vendor"]) for q in questions(world["sponsor_a_admin"])] == [
+        ("Is GMP release included?", x), ("Unanswered QZU?", x)
+    ]  # fmt: skip
+    assert [q.get("asked_by_vendor") for q in questions(world["vendor_x_viewer"])] == [x, x]
+    # Another invitee reads the answered question only, and not who asked it.
+    assert questions(other_admin) == [
+        {"id": asked.pk, "text": "Is GMP release included?", "answer": "Yes.",
+         "answered_at": questions(other_admin)[0]["answered_at"], "asked_at": questions(other_admin)[0]["asked_at"]}
+    ]  # fmt: skip
 
 
 # --- What a vendor never gets --------------------------------------------------------------------------
