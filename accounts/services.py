@@ -242,9 +242,7 @@ def member_staff_edit_check(*, member: User, role: str, is_active: bool, sponsor
     Demoting, deactivating or moving the only active admin of an organisation is refused.
     """
     was_admin = member.is_active and member.role == Role.ADMIN and member.organisation is not None
-    stays_admin = (
-        role == Role.ADMIN and is_active and sponsor_id == member.sponsor_id and vendor_id == member.vendor_id
-    )
+    stays_admin = role == Role.ADMIN and is_active and sponsor_id == member.sponsor_id and vendor_id == member.vendor_id
     if was_admin and not stays_admin and _admins_left_without(member) == 0:
         raise ValidationError(LAST_ADMIN)
 

@@ -689,8 +689,8 @@ def _build_parts(model, rows: Sequence[Mapping[str, Any]], fields: Sequence[str]
 
 
 def _amount(value: Decimal) -> str:
-    """Two decimals whatever the database returned (SQLite's SUM drops trailing zeros)."""
-    return f"{value:.2f}"
+    """Grouped, two decimals whatever the database returned (SQLite's SUM drops trailing zeros)."""
+    return f"{value:,.2f}"
 
 
 def _proposal_completeness_errors(proposal: Proposal) -> dict[str, str]:

@@ -296,8 +296,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "For procurement systems and integrations: the vendor directory (vendors, sites, service "
         "categories, capabilities, offerings, certifications), sponsors and their programmes, users and "
-        "notifications. Sourcing (RFPs, proposals) and contracts (milestones, change orders, invoices) "
-        "are planned and not in this version. "
+        "notifications, vendor qualifications and shortlists, and sourcing (RFPs, invitations, proposals "
+        "and their state-transition actions). Contracts (milestones, change orders, invoices) are planned. "
         "Authenticate with `POST /api/v1/auth/token/` and send `Authorization: Token <token>`; lists "
         "filter, order (`ordering=`), paginate (`next`) and accept `updated_after` for incremental sync."
     ),

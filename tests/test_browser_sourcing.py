@@ -146,7 +146,7 @@ def test_a_sealed_rfp_from_invitation_to_opening(page, new_page, demo):
     page.get_by_role("button", name="Save").click()
     expect(flash(page)).to_contain_text("not ready to submit")
     expect(flash(page)).to_contain_text(
-        "The milestone amounts add up to 150000.00 EUR, not the total price of 200000.00 EUR."
+        "The milestone amounts add up to 150,000.00 EUR, not the total price of 200,000.00 EUR."
     )
     assert "/edit/" in page.url  # still on the form, next to the rows to fix
     proposal_url = page.url

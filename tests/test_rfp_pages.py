@@ -170,7 +170,7 @@ def test_vendor_proposal_journey_and_sealed_prices(client, rfp, personas):
     proposal.refresh_from_db()
     assert proposal.state == "draft"
     page = client.get(reverse("rfp-detail", args=[rfp.pk])).content.decode()
-    assert "The milestone amounts add up to 110000.00 EUR, not the total price of 120000.00 EUR." in page
+    assert "The milestone amounts add up to 110,000.00 EUR, not the total price of 120,000.00 EUR." in page
     # A row with both a date and an offset is a form error, not a 500.
     bad = {**form, "milestones-0-due_date": "2030-01-01"}
     response = client.post(reverse("proposal-edit", args=[proposal.pk]), bad)

@@ -381,9 +381,9 @@ def test_proposal_rows_are_validated_row_by_row(personas):
     [
         ([], None, "milestones", services.MILESTONES_REQUIRED),
         (MILESTONES[:1], None, "milestones",
-         "The milestone amounts add up to 30000.00 EUR, not the total price of 100000.00 EUR."),
+         "The milestone amounts add up to 30,000.00 EUR, not the total price of 100,000.00 EUR."),
         (MILESTONES, LINES[:1], "line_items",
-         "The line items add up to 90000.00 EUR, not the total price of 100000.00 EUR."),
+         "The line items add up to 90,000.00 EUR, not the total price of 100,000.00 EUR."),
     ],
 )  # fmt: skip
 def test_proposal_submit_refuses_sums_that_do_not_match_the_total(personas, milestones, line_items, field, message):
