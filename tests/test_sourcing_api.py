@@ -190,7 +190,7 @@ def test_vendor_proposes_submits_and_withdraws(world, api_client_for):
     incomplete = client.post(f"{url}submit/", {}, format="json")
     assert incomplete.status_code == 400
     assert incomplete.json()["milestones"] == [
-        services.MILESTONES_SUM.format(sum="600.00", total="1000.00", currency="EUR")
+        services.MILESTONES_SUM.format(sum="600.00", total="1,000.00", currency="EUR")
     ]
     fixed = client.patch(url, {"milestones": _proposal_body(rfp)["milestones"]}, format="json")
     assert [m["amount"] for m in fixed.json()["milestones"]] == ["500.00", "500.00"]
