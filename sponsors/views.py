@@ -5,13 +5,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
+from cro_cmo.downloads import pdf_attachment
 from cro_cmo.generic_views import ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView
 from cro_cmo.models import CHANGE
 from sponsors.filtersets import ProgramFilterSet, QualificationFilterSet, ShortlistFilterSet
@@ -142,21 +143,12 @@ def qualification_document_upload(request, pk):
 def qualification_document_download(request, pk):
     """An audit report, to the sponsor's people only (``for_user``), always as a download.
 
-    Like certificates: ``Content-Disposition: attachment``, ``nosniff`` and a sandboxing CSP.
+    Sent like certificates, by ``cro_cmo.downloads.pdf_attachment``.
     """
     document = get_object_or_404(
         QualificationDocument.objects.for_user(request.user).select_related("qualification__vendor"), pk=pk
     )
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The document is missing from storage") from None
-    response = FileResponse(handle, content_type="application/pdf", as_attachment=True,
-                            filename=f"{document.qualification.vendor.slug}-audit-{document.pk}.pdf")  # fmt: skip
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_attachment(document.file, f"{document.qualification.vendor.slug}-audit-{document.pk}.pdf")
 
 
 # --- Shortlists ------------------------------------------------------------------------------------

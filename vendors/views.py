@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
+from cro_cmo.downloads import pdf_attachment
 from cro_cmo.generic_views import ObjectDeleteView, ObjectDetailView, ObjectEditView
 from vendors.catalogue import (
     COLUMN_HELP,
@@ -158,24 +159,10 @@ def certificate_document(request, pk):
     """Serve a certificate PDF to those ``for_user`` lets see the certificate; the only way to a document
     (nothing under /media/ is routed).
 
-    Always a download (``Content-Disposition: attachment``), never rendered inline in our origin, with
-    ``nosniff`` so no browser second-guesses the PDF type, and a sandboxing CSP should one open it anyway.
+    Sent by ``cro_cmo.downloads.pdf_attachment``: always a download, never inline in our origin.
     """
-    from django.http import FileResponse, Http404
-
     certification = get_object_or_404(Certification.objects.for_user(request.user), pk=pk)
-    if not certification.document:
-        raise Http404("No document")
-    try:
-        handle = certification.document.open("rb")
-    except FileNotFoundError:
-        raise Http404("The document is missing from storage") from None
-    response = FileResponse(handle, content_type="application/pdf", as_attachment=True,
-                            filename=f"{certification.vendor.slug}-{certification.type}.pdf")  # fmt: skip
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return pdf_attachment(certification.document, f"{certification.vendor.slug}-{certification.type}.pdf")
 
 
 @login_required
