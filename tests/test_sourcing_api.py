@@ -17,6 +17,7 @@ from accounts.models import Role
 from contracts import services
 from contracts.api import PROPOSAL_OF_OTHER_RFP
 from contracts.models import RFP, Invitation, Proposal
+from contracts.models.proposals import ONE_LIVE_PROPOSAL
 from contracts.serializers import PROPOSAL_RFP_FIXED
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.transitions import transition_refusal
@@ -205,7 +206,7 @@ def test_vendor_proposes_submits_and_withdraws(world, api_client_for):
 
     second = client.post("/api/v1/proposals/", _proposal_body(rfp), format="json")
     assert second.status_code == 400
-    assert services.ONE_LIVE_PROPOSAL in str(second.json())
+    assert ONE_LIVE_PROPOSAL in str(second.json())
 
     withdrawn = client.post(f"{url}withdraw/", {"reason": "Capacity."}, format="json")
     assert (withdrawn.status_code, withdrawn.json()["state"]) == (200, "withdrawn")

@@ -603,7 +603,7 @@ def test_a_failure_midway_through_an_award_leaves_no_partial_state(personas, clo
     def fail(contract, proposal):
         raise RuntimeError("disk full while copying milestones")
 
-    monkeypatch.setattr(services, "_contract_milestones_create", fail)
+    monkeypatch.setattr(services.awards, "_contract_milestones_create", fail)
     with pytest.raises(RuntimeError):
         services.rfp_award(actor=p.sponsor_a_admin, proposal=x)
     assert RFP.objects.get(pk=rfp.pk).state == "closed"
