@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from contracts import services
+from contracts.api_comparison import RFPComparisonActions
 from contracts.filtersets import InvitationFilterSet, ProposalFilterSet, RFPFilterSet
 from contracts.models import RFP, Invitation, Proposal, ProposalLineItem, ProposedMilestone, Question, RFPCriterion
 from contracts.serializers import (
@@ -51,7 +52,7 @@ def _body(serializer_class, request):
 
 
 @_edits_refused_by_state(RFPSerializer)
-class RFPViewSet(HistoryActionMixin, BaseViewSet):
+class RFPViewSet(RFPComparisonActions, HistoryActionMixin, BaseViewSet):
     """The caller's sponsor's RFPs; for a vendor's people, the published RFPs their vendor is invited to.
 
     Not deleted: a draft or published RFP is cancelled (``cancel``, with a reason).

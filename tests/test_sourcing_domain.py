@@ -703,6 +703,25 @@ def test_proposal_visibility_the_vendors_own_the_sponsor_from_submission_sealed_
     assert visible(p, Proposal, proposal, "change") == {"sponsor_a_admin", "vendor_x_admin"}
 
 
+def test_the_opening_of_sealed_bids_is_recorded_with_who_and_when(personas):
+    p = personas
+    by_hand = published_rfp(p, sealed=True)
+    services.rfp_close(actor=p.sponsor_a_admin, rfp=by_hand)
+    by_hand.refresh_from_db()
+    assert (by_hand.opened_by, by_hand.opened_at) == (p.sponsor_a_admin, by_hand.closed_at)
+    entry = HistoryEntry.objects.for_object(by_hand).order_by("-id").first()
+    assert entry.changes["opened_by"] == [None, p.sponsor_a_admin.pk]
+    # Closed by its deadline: opened by nobody, at that moment; an open RFP is never "opened".
+    at_deadline = published_rfp(p, sealed=True)
+    open_rfp = published_rfp(p, sealed=False)
+    RFP.objects.filter(pk__in=[at_deadline.pk, open_rfp.pk]).update(response_deadline=timezone.now())
+    assert services.rfp_close_due() == 2
+    at_deadline.refresh_from_db()
+    open_rfp.refresh_from_db()
+    assert (at_deadline.opened_by, at_deadline.opened_at) == (None, at_deadline.closed_at)
+    assert open_rfp.opened_at is None
+
+
 def test_a_withdrawn_proposal_is_the_vendors_alone(personas):
     p = personas
     rfp = published_rfp(p)

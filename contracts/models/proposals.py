@@ -78,6 +78,12 @@ class Proposal(HistoryMixin, BaseModel):
     timeline = capped_text(5_000, help_text="How the work is planned over time.")
     assumptions = capped_text(10_000)
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # An award to a vendor the sponsor has not qualified (or has disqualified) needs a sponsor admin's
+    # explicit override with a reason, kept here and in the history.
+    award_override_reason = capped_text(2_000, editable=False)
+    award_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )

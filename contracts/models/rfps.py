@@ -80,6 +80,12 @@ class RFP(HistoryMixin, BaseModel):
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     awarded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The opening of a sealed RFP's proposals (who, when): it happens as the RFP closes, by the person
+    # who closed it or, with no one (``opened_by`` empty), by the deadline.
+    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
@@ -228,6 +234,8 @@ class Invitation(HistoryMixin, BaseModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     responded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the "deadline approaching" reminder went out: once per invitation, whoever runs the check.
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = InvitationQuerySet.as_manager()
 

@@ -273,9 +273,12 @@ def _close(rfp: RFP, *, actor, reason: str = "") -> RFP:
         sponsor=rfp.sponsor,
         payload={"rfp": rfp.pk},
     )
-    return transition_apply(
-        rfp, "close", actor=actor, reason=reason, values={"closed_at": timezone.now()}, notices=[notice]
-    )
+    now = timezone.now()
+    values = {"closed_at": now}
+    if rfp.sealed:
+        # The bid opening is recorded with the close that causes it: who (nobody = the deadline) and when.
+        values |= {"opened_at": now, "opened_by": actor}
+    return transition_apply(rfp, "close", actor=actor, reason=reason, values=values, notices=[notice])
 
 
 @transaction.atomic
@@ -284,7 +287,8 @@ def rfp_close(*, actor, rfp: RFP, reason: str = "") -> RFP:
 
     1. The actor acts for the RFP's sponsor.
     2. Transition published → closed, ``closed_at`` = now; the sponsor is told how many proposals came.
-    Sealed proposals open to the sponsor from here on (``Proposal.objects.for_user``).
+    Sealed proposals open to the sponsor from here on (``Proposal.objects.for_user``); the opening is
+    recorded on the RFP (``opened_at``, ``opened_by``) and in its history.
     """
     _require_sponsor_side(actor, rfp.sponsor_id)
     return _close(rfp, actor=actor, reason=reason)
