@@ -5,6 +5,7 @@ Split by stage so each file stays readable; import models from here.
 
 from contracts.models.agreements import Contract, Milestone
 from contracts.models.documents import DOCUMENT_TARGETS, Document
+from contracts.models.execution import ChangeOrder, ChangeOrderItem, ContractActivity, Invoice, Signature
 from contracts.models.proposals import Proposal, ProposalLineItem, ProposedMilestone
 from contracts.models.rfps import RFP, RFP_SPONSOR_ONLY_FIELDS, Invitation, Question, RFPCriterion
 from contracts.models.scoring import ProposalScore
@@ -13,9 +14,13 @@ __all__ = [
     "DOCUMENT_TARGETS",
     "RFP",
     "RFP_SPONSOR_ONLY_FIELDS",
+    "ChangeOrder",
+    "ChangeOrderItem",
     "Contract",
+    "ContractActivity",
     "Document",
     "Invitation",
+    "Invoice",
     "Milestone",
     "Proposal",
     "ProposalLineItem",
@@ -23,4 +28,5 @@ __all__ = [
     "ProposedMilestone",
     "Question",
     "RFPCriterion",
+    "Signature",
 ]

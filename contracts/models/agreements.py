@@ -4,6 +4,7 @@ Built here as far as an award needs it; signatures, change orders and invoices c
 issue, which declares their services on these transitions.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -79,6 +80,13 @@ class Contract(HistoryMixin, BaseModel):
         "contracts.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="contract", editable=False
     )
     notes = capped_text(10_000)
+    # The budget figures (SPEC §2), kept current by the services under a row lock on the contract, so
+    # lists, checks and the over-budget rule read them without summing invoices per row:
+    # budget = value + approved change-order deltas; invoiced = approved + paid invoices; paid = paid ones.
+    budget = money_field(default=0, editable=False)
+    invoiced = money_field(default=0, editable=False)
+    paid = money_field(default=0, editable=False)
+    activated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ContractQuerySet.as_manager()
     # The browser page comes with the contracts views; until then events carry no link.
@@ -113,10 +121,21 @@ class Contract(HistoryMixin, BaseModel):
                 name="contract_value_not_negative",
                 violation_error_message="The value cannot be negative.",
             ),
+            models.CheckConstraint(
+                condition=Q(budget__gte=0) & Q(invoiced__gte=0) & Q(paid__gte=0) & Q(paid__lte=F("invoiced")),
+                name="contract_budget_figures_sane",
+                violation_error_message="The budget cannot become negative.",
+            ),
         ]
 
     def __str__(self):
         return f"{self.number} {self.title}"
+
+    def save(self, *args, **kwargs):
+        # A new contract's budget is its value; afterwards only approved change orders move it.
+        if self._state.adding and not self.budget:
+            self.budget = self.value
+        super().save(*args, **kwargs)
 
     def clean(self):
         errors = {}
@@ -179,6 +198,13 @@ class Milestone(HistoryMixin, BaseModel):
     state = models.CharField(
         max_length=16, choices=MilestoneState.choices, default=MilestoneState.PLANNED, editable=False
     )
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    # The sponsor's acceptance comment, or the reason it sent the milestone back.
+    decision_comment = capped_text(5_000, editable=False)
 
     objects = MilestoneQuerySet.as_manager()
 
