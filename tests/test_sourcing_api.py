@@ -114,7 +114,10 @@ def test_invite_then_publish(world, api_client_for):
     invited = client.post(f"{url}invite/", {"vendors": [world["vendor_x"].pk, lapsed.pk]}, format="json")
     assert invited.status_code == 200
     assert sorted(i["vendor_name"] for i in invited.json()["invitations"]) == ["Lapsed Labs", "Vendor X"]
-    assert invited.json()["warnings"] == ["Lapsed Labs: its GMP certificate expired on 2021-01-01."]
+    assert invited.json()["warnings"] == [  # vendor X is approved by sponsor A: no warning
+        "Lapsed Labs: not qualified by your company (no qualification record).",
+        "Lapsed Labs: its GMP certificate expired on 2021-01-01.",
+    ]
 
     published = client.post(f"{url}publish/", {}, format="json")
     assert (published.status_code, published.json()["state"]) == (200, "published")

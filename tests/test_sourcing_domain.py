@@ -29,6 +29,7 @@ from contracts.models import (
 from contracts.models.proposals import ONE_LIVE_PROPOSAL
 from cro_cmo.services import TransitionError
 from notifications.models import OutboxEvent
+from sponsors.models import VendorQualification
 from tests.conftest import PERSONA_NAMES
 from tests.factories import (
     ContractFactory,
@@ -89,6 +90,12 @@ def draft(p, rfp, actor=None, total="100000.00", milestones=MILESTONES, line_ite
 def submitted(p, rfp, actor=None, **kwargs):
     proposal = draft(p, rfp, actor=actor, **kwargs)
     return services.proposal_submit(actor=actor or p.vendor_x_admin, proposal=proposal)
+
+
+def qualify(p, *vendors, status="approved"):
+    """Sponsor A's qualification of these vendors (an award needs approved or conditionally approved)."""
+    for vendor in vendors:
+        VendorQualification.objects.update_or_create(sponsor=p.sponsor_a, vendor=vendor, defaults={"status": status})
 
 
 def pass_deadline(rfp):
@@ -161,6 +168,7 @@ def test_rfp_invite_creates_each_invitation_once_and_warns_about_expired_certifi
     Certification.objects.create(
         vendor=p.vendor_y, type="gmp", authority="ema", issued_on=date(2019, 1, 1), expires_on=date(2021, 6, 30)
     )
+    qualify(p, p.vendor_x, p.vendor_y)  # approved: the qualification raises no warning (tests/test_award.py does)
     rfp = create_rfp(p)
     created, warnings = services.rfp_invite(actor=p.sponsor_a_admin, rfp=rfp, vendors=[p.vendor_x, p.vendor_y])
     assert {i.vendor for i in created} == {p.vendor_x, p.vendor_y}
@@ -244,9 +252,13 @@ def test_rfp_close_ends_bidding_and_tells_the_sponsor_how_many_came(personas):
     submitted(p, rfp)
     services.rfp_close(actor=p.sponsor_a_admin, rfp=rfp)
     assert rfp.state == "closed" and rfp.closed_at is not None
-    [event] = events("rfp_closed")
+    event, told = events("rfp_closed")  # the sponsor; and X, which responded (Y did not: not told)
     assert event.sponsor == p.sponsor_a and event.vendor is None
     assert event.body == "Bidding has ended with 1 proposal."
+    assert (told.vendor, told.sponsor) == (p.vendor_x, None)
+    assert (
+        told.body == "Sponsor A has closed bidding: your proposal is being evaluated. You will be told of the decision."
+    )
 
 
 def test_rfp_close_due_closes_exactly_the_rfps_past_their_deadline_once(personas):
@@ -510,6 +522,7 @@ def closed_rfp_with_two_bids(personas):
     y = submitted(p, rfp, actor=p.vendor_y_admin, total="120000.00",
                   milestones=[{**MILESTONES[0], "amount": Decimal("120000.00")}])  # fmt: skip
     services.rfp_close(actor=p.sponsor_a_admin, rfp=rfp)
+    qualify(p, p.vendor_x, p.vendor_y)
     return rfp, x, y
 
 
@@ -581,6 +594,7 @@ def test_rfp_award_refuses_a_draft_and_an_rfp_still_open(personas):
     rfp = published_rfp(p, vendors=[p.vendor_x, p.vendor_y])
     x = submitted(p, rfp)
     y_draft = draft(p, rfp, actor=p.vendor_y_admin)
+    qualify(p, p.vendor_x, p.vendor_y)
     with pytest.raises(TransitionError, match=services.AWARD_NOT_CLOSED):
         services.rfp_award(actor=p.sponsor_a_admin, proposal=x)
     services.rfp_close(actor=p.sponsor_a_admin, rfp=rfp)
@@ -828,6 +842,8 @@ def test_two_racing_awards_of_one_rfp_create_one_contract():
         ProposalFactory.complete(rfp=rfp, vendor=VendorFactory(), state="submitted", submitted_at=in_days(-1))
         for _ in range(2)
     ]
+    for bid in bids:
+        VendorQualification.objects.create(sponsor=sponsor, vendor=bid.vendor, status="approved")
     barrier = threading.Barrier(2)
     outcomes = [None, None]
 

@@ -24,7 +24,6 @@ from contracts.models import (
 )
 from contracts.services._common import (
     CANCEL_REASON_REQUIRED,
-    CERTIFICATE_EXPIRED,
     INVITE_NONE,
     INVITE_NOT_OPEN,
     NOT_SPONSOR_MEMBER,
@@ -36,11 +35,12 @@ from contracts.services._common import (
     _require_aware,
     _require_sponsor_side,
 )
+from contracts.services.vendor_checks import vendor_checks
 from cro_cmo.services import TransitionError, object_save
 from cro_cmo.transitions import Notice, transition_apply
 from notifications.services import event_emit
 from sponsors.models import Program
-from vendors.models import Certification, Vendor
+from vendors.models import Vendor
 
 
 @transaction.atomic
@@ -166,21 +166,15 @@ def rfp_update(
 
 
 def _vendor_warnings(rfp: RFP, vendors: Sequence[Vendor]) -> list[str]:
-    """Reasons to think twice before inviting these vendors, for the sponsor's eyes only.
+    """Reasons to think twice before inviting these vendors, for the sponsor's eyes only (two queries).
 
-    Today: an expired certificate. Hook for the sponsors app: once ``VendorQualification`` exists, add
-    "not qualified" / "disqualified by you" warnings here (one query for all vendors).
+    Per vendor, by name: the sponsor has not qualified it (no record, not qualified, still in
+    qualification) or has disqualified it — with the record's note when short — then each expired
+    certificate. Approved and conditionally approved vendors raise no qualification warning.
     """
-    today = timezone.localdate()
-    expired = (
-        Certification.objects.filter(vendor__in=vendors, expires_on__lt=today)
-        .select_related("vendor")
-        .order_by("vendor__name", "expires_on")
-    )
-    return [
-        CERTIFICATE_EXPIRED.format(vendor=cert.vendor.name, certificate=cert.get_type_display(), date=cert.expires_on)
-        for cert in expired
-    ]
+    checks = vendor_checks(rfp.sponsor_id, vendors)
+    ordered = sorted(checks.values(), key=lambda check: (check.vendor.name.casefold(), check.vendor.pk))
+    return [warning for check in ordered for warning in check.invite_warnings()]
 
 
 @transaction.atomic
@@ -191,7 +185,8 @@ def rfp_invite(*, actor, rfp: RFP, vendors: Iterable[Vendor]) -> tuple[list[Invi
     2. Skip vendors already invited (inviting twice is harmless, not an error).
     3. Create the invitations; on a published RFP the new invitees are told at once (a draft's are
        told when it is published).
-    4. Return warnings (expired certificates…) — inviting stays possible: the sponsor decides.
+    4. Return warnings (a vendor the sponsor has not qualified, still qualifies or has disqualified; an
+       expired certificate) — inviting stays possible: the sponsor decides.
     """
     _require_sponsor_side(actor, rfp.sponsor_id)
     vendors = list({vendor.pk: vendor for vendor in vendors}.values())
@@ -265,6 +260,18 @@ def rfp_publish(*, actor, rfp: RFP) -> RFP:
     )
 
 
+def _bidding_ended_notice(rfp: RFP, vendor: Vendor, *, by_deadline: bool) -> Notice:
+    """For an invitee that responded: bidding is over, a decision will follow. Nothing about the others
+    (neither how many answered nor who), nor anything sponsor-only such as the budget ceiling."""
+    how = "The response deadline has passed" if by_deadline else f"{rfp.sponsor.name} has closed bidding"
+    return Notice(
+        title=f"Bidding has ended: {rfp.title}",
+        body=f"{how}: your proposal is being evaluated. You will be told of the decision.",
+        vendor=vendor,
+        payload={"rfp": rfp.pk},
+    )
+
+
 def _close(rfp: RFP, *, actor, reason: str = "") -> RFP:
     received = rfp.proposals.filter(state=ProposalState.SUBMITTED).count()
     notice = Notice(
@@ -273,12 +280,14 @@ def _close(rfp: RFP, *, actor, reason: str = "") -> RFP:
         sponsor=rfp.sponsor,
         payload={"rfp": rfp.pk},
     )
+    responded = rfp.invitations.filter(state=InvitationState.RESPONDED).select_related("vendor")
+    notices = [notice, *(_bidding_ended_notice(rfp, inv.vendor, by_deadline=actor is None) for inv in responded)]
     now = timezone.now()
     values = {"closed_at": now}
     if rfp.sealed:
         # The bid opening is recorded with the close that causes it: who (nobody = the deadline) and when.
         values |= {"opened_at": now, "opened_by": actor}
-    return transition_apply(rfp, "close", actor=actor, reason=reason, values=values, notices=[notice])
+    return transition_apply(rfp, "close", actor=actor, reason=reason, values=values, notices=notices)
 
 
 @transaction.atomic
@@ -286,7 +295,8 @@ def rfp_close(*, actor, rfp: RFP, reason: str = "") -> RFP:
     """Close a published RFP now (before its deadline: the sponsor ends bidding early).
 
     1. The actor acts for the RFP's sponsor.
-    2. Transition published → closed, ``closed_at`` = now; the sponsor is told how many proposals came.
+    2. Transition published → closed, ``closed_at`` = now; the sponsor is told how many proposals came,
+       each invitee that responded that bidding has ended (no count, no names).
     Sealed proposals open to the sponsor from here on (``Proposal.objects.for_user``); the opening is
     recorded on the RFP (``opened_at``, ``opened_by``) and in its history.
     """
