@@ -107,6 +107,7 @@ def world(personas):
         objects[f"notification_{name}"] = Notification.objects.create(user=user, event=event)
     objects.update(_sponsor_records_world(p))
     objects.update(_sourcing_world(p))
+    objects.update(_contracts_world(p))
     return objects
 
 
@@ -167,6 +168,53 @@ def _sourcing_world(p) -> dict:
         "rfp_b": RFPFactory(program=p.program_b, title="Bravo RFP QZRB"),
         "invitation_a_x": invitation_a_x,
         "proposal_a_x": proposal,
+    }
+
+
+def _contracts_world(p) -> dict:
+    """Contracts: A–X's active MSA with an active work order under it (an accepted milestone, a change order
+    the vendor proposed, an invoice for the milestone, a transferred activity); A–Y's and B–Y's agreements,
+    which vendor X must never see. Titles, names and numbers are the list markers."""
+    from datetime import date
+    from decimal import Decimal
+
+    from contracts.models import ChangeOrder, ContractActivity, Invoice
+    from tests.factories import ContractFactory, MilestoneFactory
+
+    msa = ContractFactory(sponsor=p.sponsor_a, vendor=p.vendor_x, kind="msa", title="Master agreement QZCM",
+                          state="active")  # fmt: skip
+    work_order = ContractFactory(
+        sponsor=p.sponsor_a, vendor=p.vendor_x, kind="work-order", parent=msa, title="Work order QZCW",
+        state="active", value=Decimal("100000.00"),
+    )  # fmt: skip
+    milestone = MilestoneFactory(contract=work_order, name="Milestone QZMS", state="accepted")
+    return {
+        "msa_a_x": msa,
+        "work_order_a_x": work_order,
+        "milestone_a_x": milestone,
+        "activity_a_x": ContractActivity.objects.create(
+            contract=work_order, activity="data_management", detail="Transferred QZAC"
+        ),
+        "change_order_a_x": ChangeOrder.objects.create(
+            contract=work_order,
+            sequence=1,
+            proposed_by_side="vendor",
+            proposed_by=p.vendor_x_admin,
+            reason="Change order QZCO",
+            value_delta=Decimal("5000.00"),
+        ),
+        "invoice_a_x": Invoice.objects.create(
+            contract=work_order,
+            vendor=p.vendor_x,
+            milestone=milestone,
+            number="INV-QZIN",
+            issued_on=date.today(),
+            amount=milestone.amount,
+            currency="EUR",
+            submitted_by=p.vendor_x_admin,
+        ),
+        "contract_a_y": ContractFactory(sponsor=p.sponsor_a, vendor=p.vendor_y, title="Agreement QZCAY"),
+        "contract_b_y": ContractFactory(sponsor=p.sponsor_b, vendor=p.vendor_y, title="Agreement QZCBY"),
     }
 
 
