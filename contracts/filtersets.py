@@ -1,10 +1,21 @@
 """Filtersets of the sourcing records, shared by the browser lists (``/rfps/``) and the API."""
 
-import django_filters
-from django.db.models import Q
+import datetime
 
-from contracts.choices import InvitationState, ProposalState, RFPState
-from contracts.models import RFP, Invitation, Proposal
+import django_filters
+from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
+from django.db.models.functions import NullIf
+from django.utils import timezone
+
+from contracts.choices import (
+    CLOSED_MILESTONE_STATES,
+    ContractKind,
+    ContractState,
+    InvitationState,
+    ProposalState,
+    RFPState,
+)
+from contracts.models import RFP, Contract, Invitation, Milestone, Proposal
 from cro_cmo.api.filters import BaseFilterSet, UtcIsoDateTimeFilter
 from sponsors.models import Program
 from vendors.models import Vendor
@@ -88,3 +99,96 @@ class ProposalFilterSet(VisibleChoicesMixin, BaseFilterSet):
     class Meta:
         model = Proposal
         fields = ["rfp", "vendor", "state", "updated_after"]
+
+
+# --- Contracts -------------------------------------------------------------------------------------------
+
+
+def contract_burn():
+    """Burn = invoiced / budget (SPEC §2), as a fraction; no figure (NULL) while the budget is zero."""
+    return ExpressionWrapper(F("invoiced") / NullIf(F("budget"), Value(0)), output_field=DecimalField())
+
+
+def contract_overdue_milestones(today: datetime.date | None = None):
+    """Milestones of the outer contract that are overdue: due date passed and not accepted (nor removed)."""
+    today = today or timezone.localdate()
+    return Milestone.objects.filter(contract=OuterRef("pk"), due_date__lt=today).exclude(
+        state__in=CLOSED_MILESTONE_STATES
+    )
+
+
+class ContractOrderingFilter(django_filters.OrderingFilter):
+    """``ordering=number|end|value|burn`` (``-`` for descending); burn is computed, contracts with no
+    budget sort last either way."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        ordering = []
+        for term in value:
+            descending = term.startswith("-")
+            field = self.param_map.get(term.lstrip("-"))
+            if field is None:
+                continue
+            if field == "burn":
+                qs = qs.annotate(burn=contract_burn())
+            expression = F(field)
+            ordering.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+        return qs.order_by(*ordering, "-id") if ordering else qs
+
+
+class ContractFilterSet(VisibleChoicesMixin, BaseFilterSet):
+    """``q`` (number or title), ``state``, ``kind``, ``vendor`` and ``program`` (ids; each repeatable, OR),
+    ``end_before`` (date), ``over_budget`` (invoiced beyond the budget), ``overdue`` (has an overdue
+    milestone), ``ordering`` (number, end, value, burn)."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    state = django_filters.MultipleChoiceFilter(choices=ContractState.choices, distinct=False, label="Status")
+    kind = django_filters.MultipleChoiceFilter(choices=ContractKind.choices, distinct=False)
+    vendor = django_filters.ModelMultipleChoiceFilter(queryset=Vendor.objects.all(), distinct=False)
+    program = django_filters.ModelMultipleChoiceFilter(
+        queryset=Program.objects.all(), distinct=False, label="Programme"
+    )
+    end_before = django_filters.DateFilter(field_name="end", lookup_expr="lt", label="Ending before")
+    over_budget = django_filters.BooleanFilter(method="filter_over_budget", label="Over budget")
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Has overdue milestones")
+    ordering = ContractOrderingFilter(
+        fields=(("number", "number"), ("end", "end"), ("value", "value"), ("burn", "burn")),
+        field_labels={"number": "Number", "end": "End date", "value": "Value", "burn": "Budget burn"},
+        label="Sort by",
+    )
+
+    visible_choice_filters = ("program",)
+
+    class Meta:
+        model = Contract
+        fields = ["q", "state", "kind", "vendor", "program", "end_before", "over_budget", "overdue", "updated_after"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Vendors a sponsor has contracts with (the directory is public, but a list of every vendor is no
+        # help here); a vendor's people only ever see their own contracts, so for them it is their vendor.
+        user = getattr(self.request, "user", None)
+        if user is not None and user.is_authenticated:
+            self.filters["vendor"].queryset = Vendor.objects.filter(
+                pk__in=Contract.objects.for_user(user).values("vendor_id")
+            )
+        else:
+            self.filters["vendor"].queryset = Vendor.objects.none()
+
+    def search(self, queryset, name, value):
+        for term in value.split():
+            queryset = queryset.filter(Q(number__icontains=term) | Q(title__icontains=term))
+        return queryset
+
+    def filter_over_budget(self, queryset, name, value):
+        if value is None:
+            return queryset
+        over = Q(invoiced__gt=F("budget"))
+        return queryset.filter(over) if value else queryset.exclude(over)
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        overdue = Exists(contract_overdue_milestones())
+        return queryset.filter(overdue) if value else queryset.filter(~overdue)
