@@ -66,6 +66,13 @@ class MilestoneState(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     ACCEPTED = "accepted", "Accepted"
     REJECTED = "rejected", "Rejected"
+    # Taken out of the contract by an approved change order; the row stays (its history, documents and
+    # the change order item that names it), it is simply no longer owed.
+    REMOVED = "removed", "Removed"
+
+
+# A milestone that is done with: accepted, or removed by a change order. Neither is overdue or open.
+CLOSED_MILESTONE_STATES = (MilestoneState.ACCEPTED, MilestoneState.REMOVED)
 
 
 class Side(models.TextChoices):

@@ -166,9 +166,10 @@ class MilestoneQuerySet(VisibleQuerySet):
 class Milestone(HistoryMixin, BaseModel):
     """A deliverable of a contract with the amount payable on its acceptance.
 
-    States ``planned → in_progress → submitted → accepted``; ``submitted → rejected → in_progress``.
+    States ``planned → in_progress → submitted → accepted``; ``submitted → rejected → in_progress``;
+    any state but accepted → ``removed`` by an approved change order.
     ``baseline_due_date`` keeps the date first agreed (an award or the contract); ``due_date`` moves with
-    approved change orders. Overdue = due date passed and not accepted.
+    approved change orders. Overdue = due date passed, neither accepted nor removed.
     """
 
     TRANSITIONS = {
@@ -186,6 +187,17 @@ class Milestone(HistoryMixin, BaseModel):
         ),
         "reject": Transition(
             source={MilestoneState.SUBMITTED}, target=MilestoneState.REJECTED, event="milestone_rejected"
+        ),
+        # Only an approved change order removes a milestone (its approval notifies both parties).
+        "remove": Transition(
+            source={
+                MilestoneState.PLANNED,
+                MilestoneState.IN_PROGRESS,
+                MilestoneState.SUBMITTED,
+                MilestoneState.REJECTED,
+            },
+            target=MilestoneState.REMOVED,
+            verb="removed",
         ),
     }
 
