@@ -191,3 +191,44 @@ class MilestoneFactory(DjangoModelFactory):
     due_date = factory.LazyFunction(lambda: _in_days(60).date())
     baseline_due_date = factory.SelfAttribute("due_date")
     amount = factory.LazyFunction(lambda: Decimal("10000.00"))
+
+
+# --- Contract execution (contracts app): signatures, activities, change orders, invoices --------------------
+
+
+class ContractActivityFactory(DjangoModelFactory):
+    """An entry of a work order's transferred-activities register: pass the work order as ``contract``."""
+
+    class Meta:
+        model = "contracts.ContractActivity"
+
+    activity = "data_management"
+    detail = "Transferred to the vendor."
+
+
+class ChangeOrderFactory(DjangoModelFactory):
+    """A proposed change order raising the value by 5,000 (proposed by the vendor; apply it through the
+    services, which also move the budget)."""
+
+    class Meta:
+        model = "contracts.ChangeOrder"
+
+    contract = factory.SubFactory(ContractFactory, state="active")
+    sequence = factory.Sequence(lambda n: n + 1)
+    proposed_by_side = "vendor"
+    reason = factory.Sequence(lambda n: f"Change {n}")
+    value_delta = factory.LazyFunction(lambda: Decimal("5000.00"))
+
+
+class InvoiceFactory(DjangoModelFactory):
+    """A submitted invoice in the contract's currency (``contract.invoiced`` moves only through the services)."""
+
+    class Meta:
+        model = "contracts.Invoice"
+
+    contract = factory.SubFactory(ContractFactory, state="active")
+    vendor = factory.SelfAttribute("contract.vendor")
+    number = factory.Sequence(lambda n: f"INV-{n:05d}")
+    issued_on = factory.LazyFunction(lambda: timezone.localdate())
+    amount = factory.LazyFunction(lambda: Decimal("1000.00"))
+    currency = factory.SelfAttribute("contract.currency")
