@@ -3,6 +3,7 @@ from django.db import transaction
 
 from accounts import demo as accounts_demo
 from audit.context import audit_context
+from contracts import demo as contracts_demo
 from sponsors import demo as sponsors_demo
 from vendors import demo as vendors_demo
 
@@ -20,7 +21,9 @@ class Command(BaseCommand):
             vendors = vendors_demo.seed(generated=options["vendors"])
             sponsors_demo.seed_sourcing(sponsors, vendors)
             users = accounts_demo.seed(sponsors, vendors)
+            # Sourcing last: its stories are played by the demo users through the services.
+            rfps = contracts_demo.seed(sponsors, vendors, users)
         self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready: {len(sponsors)} sponsors, {len(vendors)} vendors, {len(users)} users "
+            f"Demo data ready: {len(sponsors)} sponsors, {len(vendors)} vendors, {len(users)} users, {len(rfps)} RFPs "
             f"(password: {accounts_demo.DEMO_PASSWORD})."
         ))  # fmt: skip
