@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contracts import views
+from contracts import views, views_compare
 
 urlpatterns = [
     path("", views.RFPListView.as_view(), name="rfp-list"),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("<int:pk>/publish/", views.rfp_publish, name="rfp-publish"),
     path("<int:pk>/close/", views.rfp_close, name="rfp-close"),
     path("<int:pk>/cancel/", views.rfp_cancel, name="rfp-cancel"),
+    path("<int:pk>/compare/", views_compare.rfp_compare, name="rfp-compare"),
+    path("<int:pk>/compare/export/", views_compare.rfp_compare_export, name="rfp-compare-export"),
+    path("proposals/<int:pk>/score/", views_compare.proposal_score, name="rfp-score"),
     path("questions/<int:pk>/answer/", views.question_answer, name="rfp-question-answer"),
     path("invitations/<int:pk>/decline/", views.invitation_decline, name="rfp-invitation-decline"),
     path("invitations/<int:pk>/ask/", views.question_ask, name="rfp-question-ask"),
