@@ -300,13 +300,13 @@ def change_order_approve(*, actor, change_order: ChangeOrder, password: str, req
     signing_password_check(actor=actor, password=password, request=request)
     with transaction.atomic():
         contract = lock_contract(change_order.contract)
-        current = ChangeOrder.objects.select_for_update().get(pk=change_order.pk)
+        current = ChangeOrder.objects.select_for_update(no_key=True).get(pk=change_order.pk)
         if current.state != ChangeOrderState.PROPOSED:
             raise TransitionError(transition_refusal(ChangeOrder, "approve", current.state))
         _require_active(contract)
         items = list(current.items.order_by("id"))
         named = [item.milestone_id for item in items if item.milestone_id]
-        locked = {m.pk: m for m in Milestone.objects.select_for_update().filter(pk__in=named)}
+        locked = {m.pk: m for m in Milestone.objects.select_for_update(no_key=True).filter(pk__in=named)}
         billed = _billed(locked)
         problems = list(_budget_problems(contract, current.value_delta, current.new_end).values())
         for item in items:

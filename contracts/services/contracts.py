@@ -125,8 +125,18 @@ def money_text(amount: Decimal, currency: str) -> str:
 
 def lock_contract(contract: Contract) -> Contract:
     """The contract row, read afresh and locked until the transaction ends (budget figures, signatures
-    and change orders are decided under this lock). Call inside a transaction."""
-    return Contract.objects.select_for_update().select_related("sponsor", "vendor").get(pk=contract.pk)
+    and change orders are decided under this lock). Call inside a transaction.
+
+    ``FOR NO KEY UPDATE OF`` the contract only: two lockers take turns, but rows that merely reference
+    the contract (a new invoice, signature or milestone) are not blocked — and the joined sponsor and
+    vendor rows are not locked at all (a plain ``FOR UPDATE`` with ``select_related`` would lock them
+    too, and deadlock against any transaction writing an event for that sponsor or vendor).
+    """
+    return (
+        Contract.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("sponsor", "vendor")
+        .get(pk=contract.pk)
+    )
 
 
 # --- Create and edit before signature ---------------------------------------------------------------------

@@ -117,7 +117,7 @@ def invoice_submit(
     if currency != current.currency:
         errors["currency"] = INVOICE_WRONG_CURRENCY.format(contract=current.currency, given=currency or "no currency")
     if milestone is not None:
-        locked = Milestone.objects.select_for_update().filter(pk=milestone.pk, contract=current).first()
+        locked = Milestone.objects.select_for_update(no_key=True).filter(pk=milestone.pk, contract=current).first()
         if locked is None:
             errors["milestone"] = INVOICE_MILESTONE_OTHER_CONTRACT
         else:
@@ -162,7 +162,7 @@ def invoice_submit(
 
 
 def _locked_invoice(invoice: Invoice, name: str) -> Invoice:
-    current = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    current = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
     if current.state not in Invoice.TRANSITIONS[name].source:
         raise TransitionError(transition_refusal(Invoice, name, current.state))
     return current
