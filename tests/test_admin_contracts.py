@@ -7,6 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 
+from audit.models import HistoryEntry
 from contracts import services
 from contracts.models import RFP, Contract, Document, Milestone, Proposal, ProposalScore, Question
 from sponsors.models import VendorQualification
@@ -151,3 +152,30 @@ def test_nothing_is_added_or_deleted_in_the_admin(staff_client, records):
     assert response.status_code in (200, 403)
     counts = [m.objects.count() for m in (RFP, Proposal, Question, ProposalScore, Contract, Milestone, Document)]
     assert counts == [2, 2, 1, 1, 1, 2, 1]
+
+
+def test_staff_correct_a_draft_rfps_wording_and_the_history_says_who(staff_client, records, personas):
+    draft = records["draft"]
+    page = staff_client.get(f"/admin/contracts/rfp/{draft.pk}/change/").content.decode()
+    assert 'name="criteria-TOTAL_FORMS"' in page
+    criteria = list(draft.criteria.all())
+    data = {
+        "program": draft.program_id, "title": "Draft RFP QADR (typo fixed)", "scope": draft.scope,
+        "desired_start": draft.desired_start.isoformat(), "desired_end": draft.desired_end.isoformat(),
+        "budget_ceiling": "987654.32", "budget_currency": "EUR",
+        "response_deadline_0": draft.response_deadline.date().isoformat(), "response_deadline_1": "17:00:00",
+        "qa_cutoff_0": "", "qa_cutoff_1": "", "sealed": "",
+        "criteria-TOTAL_FORMS": str(len(criteria)), "criteria-INITIAL_FORMS": str(len(criteria)),
+        "criteria-MIN_NUM_FORMS": "0", "criteria-MAX_NUM_FORMS": "1000",
+        "invitations-TOTAL_FORMS": "0", "invitations-INITIAL_FORMS": "0",
+        "invitations-MIN_NUM_FORMS": "0", "invitations-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    for i, criterion in enumerate(criteria):
+        data |= {f"criteria-{i}-id": criterion.pk, f"criteria-{i}-rfp": draft.pk, f"criteria-{i}-name": criterion.name,
+                 f"criteria-{i}-weight": criterion.weight, f"criteria-{i}-position": criterion.position}  # fmt: skip
+    response = staff_client.post(f"/admin/contracts/rfp/{draft.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    draft.refresh_from_db()
+    assert (draft.title, draft.state) == ("Draft RFP QADR (typo fixed)", "draft")
+    [entry] = HistoryEntry.objects.for_object(draft).filter(action="changed")
+    assert entry.changes["title"] == ["Draft RFP QADR", "Draft RFP QADR (typo fixed)"] and entry.actor == personas.staff
