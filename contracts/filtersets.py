@@ -1,21 +1,22 @@
 """Filtersets of the sourcing records, shared by the browser lists (``/rfps/``) and the API."""
 
-import datetime
-
 import django_filters
-from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
-from django.db.models.functions import NullIf
-from django.utils import timezone
+from django.db.models import Exists, F, OuterRef, Q
 
+from contracts.budget import with_budget
 from contracts.choices import (
-    CLOSED_MILESTONE_STATES,
+    ChangeOrderState,
     ContractKind,
     ContractState,
     InvitationState,
+    InvoiceState,
+    MilestoneState,
     ProposalState,
     RFPState,
+    Side,
 )
-from contracts.models import RFP, Contract, Invitation, Milestone, Proposal
+from contracts.models import RFP, ChangeOrder, Contract, Invitation, Invoice, Milestone, Proposal
+from contracts.services.milestones import overdue
 from cro_cmo.api.filters import BaseFilterSet, UtcIsoDateTimeFilter
 from sponsors.models import Program
 from vendors.models import Vendor
@@ -104,17 +105,14 @@ class ProposalFilterSet(VisibleChoicesMixin, BaseFilterSet):
 # --- Contracts -------------------------------------------------------------------------------------------
 
 
-def contract_burn():
-    """Burn = invoiced / budget (SPEC §2), as a fraction; no figure (NULL) while the budget is zero."""
-    return ExpressionWrapper(F("invoiced") / NullIf(F("budget"), Value(0)), output_field=DecimalField())
+def contract_over_budget() -> Q:
+    """Over budget: invoiced (approved and paid invoices) beyond the budget (``contracts.budget.over_budget``)."""
+    return Q(invoiced__gt=F("budget"))
 
 
-def contract_overdue_milestones(today: datetime.date | None = None):
-    """Milestones of the outer contract that are overdue: due date passed and not accepted (nor removed)."""
-    today = today or timezone.localdate()
-    return Milestone.objects.filter(contract=OuterRef("pk"), due_date__lt=today).exclude(
-        state__in=CLOSED_MILESTONE_STATES
-    )
+def contract_has_overdue() -> Exists:
+    """Whether the outer contract has an overdue milestone (``contracts.services.milestones.overdue``)."""
+    return Exists(overdue(Milestone.objects.filter(contract=OuterRef("pk"))))
 
 
 class ContractOrderingFilter(django_filters.OrderingFilter):
@@ -130,8 +128,8 @@ class ContractOrderingFilter(django_filters.OrderingFilter):
             field = self.param_map.get(term.lstrip("-"))
             if field is None:
                 continue
-            if field == "burn":
-                qs = qs.annotate(burn=contract_burn())
+            if field == "burn" and "burn" not in qs.query.annotations:
+                qs = with_budget(qs)
             expression = F(field)
             ordering.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
         return qs.order_by(*ordering, "-id") if ordering else qs
@@ -184,11 +182,71 @@ class ContractFilterSet(VisibleChoicesMixin, BaseFilterSet):
     def filter_over_budget(self, queryset, name, value):
         if value is None:
             return queryset
-        over = Q(invoiced__gt=F("budget"))
+        over = contract_over_budget()
         return queryset.filter(over) if value else queryset.exclude(over)
 
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
-        overdue = Exists(contract_overdue_milestones())
-        return queryset.filter(overdue) if value else queryset.filter(~overdue)
+        has_overdue = contract_has_overdue()
+        return queryset.filter(has_overdue) if value else queryset.filter(~has_overdue)
+
+
+# --- Contract execution: milestones, change orders, invoices (the API lists) -------------------------------
+
+
+def milestones_overdue(queryset, value: bool | None):
+    """``overdue=true``: the overdue milestones of active contracts (``contracts.services.milestones.overdue``,
+    the rule of the contracts list's filter too); ``false``: the others."""
+    if value is None:
+        return queryset
+    overdue_ids = overdue(Milestone.objects.all()).values("pk")
+    return queryset.filter(pk__in=overdue_ids) if value else queryset.exclude(pk__in=overdue_ids)
+
+
+class MilestoneFilterSet(VisibleChoicesMixin, BaseFilterSet):
+    """``contract`` (ids) and ``state`` (each repeatable, OR), ``overdue``, ``due_before``."""
+
+    contract = django_filters.ModelMultipleChoiceFilter(queryset=Contract.objects.all(), distinct=False)
+    state = django_filters.MultipleChoiceFilter(choices=MilestoneState.choices, distinct=False)
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue")
+    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lt", label="Due before")
+
+    visible_choice_filters = ("contract",)
+
+    class Meta:
+        model = Milestone
+        fields = ["contract", "state", "overdue", "due_before", "updated_after"]
+
+    def filter_overdue(self, queryset, name, value):
+        return milestones_overdue(queryset, value)
+
+
+class ChangeOrderFilterSet(VisibleChoicesMixin, BaseFilterSet):
+    """``contract`` (ids), ``state`` and ``proposed_by_side`` (each repeatable, OR)."""
+
+    contract = django_filters.ModelMultipleChoiceFilter(queryset=Contract.objects.all(), distinct=False)
+    state = django_filters.MultipleChoiceFilter(choices=ChangeOrderState.choices, distinct=False)
+    proposed_by_side = django_filters.MultipleChoiceFilter(choices=Side.choices, distinct=False)
+
+    visible_choice_filters = ("contract",)
+
+    class Meta:
+        model = ChangeOrder
+        fields = ["contract", "state", "proposed_by_side", "updated_after"]
+
+
+class InvoiceFilterSet(VisibleChoicesMixin, BaseFilterSet):
+    """``contract`` and ``milestone`` (ids), ``state`` (each repeatable, OR), issue-date range."""
+
+    contract = django_filters.ModelMultipleChoiceFilter(queryset=Contract.objects.all(), distinct=False)
+    milestone = django_filters.ModelMultipleChoiceFilter(queryset=Milestone.objects.all(), distinct=False)
+    state = django_filters.MultipleChoiceFilter(choices=InvoiceState.choices, distinct=False)
+    issued_after = django_filters.DateFilter(field_name="issued_on", lookup_expr="gte", label="Issued on or after")
+    issued_before = django_filters.DateFilter(field_name="issued_on", lookup_expr="lt", label="Issued before")
+
+    visible_choice_filters = ("contract", "milestone")
+
+    class Meta:
+        model = Invoice
+        fields = ["contract", "milestone", "state", "issued_after", "issued_before", "updated_after"]

@@ -311,6 +311,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CountryEnum": "cro_cmo.api.schema.COUNTRY_CHOICES",
         "CurrencyEnum": "cro_cmo.money.CURRENCY_CHOICES",
+        "ContractKindEnum": "contracts.choices.ContractKind",
+        "ContractStateEnum": "contracts.choices.ContractState",
+        "MilestoneStateEnum": "contracts.choices.MilestoneState",
+        "ChangeOrderStateEnum": "contracts.choices.ChangeOrderState",
+        "InvoiceStateEnum": "contracts.choices.InvoiceState",
+        "ContractSideEnum": "contracts.choices.Side",
     },
 }
 
