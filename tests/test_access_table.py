@@ -91,6 +91,10 @@ EDIT_REFUSED = {"rfp_a"}  # published: invitees answer what they were sent, so i
 # API actions that belong to one side of a record both sides change or see: the other side's changer gets 403.
 SIDE_ACTIONS = {("proposals", "shortlist"): "sponsor", ("proposals", "reject"): "sponsor",
                 ("proposals", "submit"): "vendor", ("proposals", "withdraw"): "vendor"}  # fmt: skip
+# The sponsor's alone although a vendor's people see the object: the invited vendor reads the RFP, never its
+# comparison or scores — 404 for the vendor's people, as for anything out of reach (browser routes, API actions).
+SPONSOR_SIDE_ROUTES = {"rfp-compare", "rfp-compare-export", "rfp-score"}
+SPONSOR_SIDE_API_ACTIONS = {("rfps", "comparison"), ("rfps", "scores")}
 
 # Browser pages that list objects: URL name → the names of the objects whose name they may show.
 BROWSER_LISTS = {
@@ -127,6 +131,11 @@ FUNCTION_OBJECT_ROUTES = {
     "proposal-start": ("pk", "change", "post"),
     "proposal-submit": ("pk", "change", "post"),
     "proposal-withdraw": ("pk", "change", "post"),
+    # The comparison (SPONSOR_SIDE_ROUTES): the page and its XLSX read the RFP (a sealed, open one shows only
+    # when it opens); the score sheet posts to a proposal and comes back to the page.
+    "rfp-compare": ("pk", "view", "get"),
+    "rfp-compare-export": ("pk", "view", "get"),
+    "rfp-score": ("pk", "change", "post"),
 }
 
 
@@ -241,6 +250,8 @@ def api_detail_problems(world, persona, client, prefix, viewset, name, obj) -> l
     for extra in viewset.get_extra_actions():
         if extra.detail and "get" in extra.mapping:
             action_ok = read_ok
+            if (prefix, extra.url_path) in SPONSOR_SIDE_API_ACTIONS and getattr(world.get(persona), "vendor_id", None):
+                action_ok = {404}
             if extra.url_path == "history" and sees:
                 action_ok = {200} if name in HISTORY[persona] else {403}
             status = client.get(f"{url}{extra.url_path}/").status_code
@@ -354,7 +365,8 @@ def _model_of_function_route(name):
 
     sourcing = {"rfp-invite": RFP, "rfp-publish": RFP, "rfp-close": RFP, "rfp-cancel": RFP,
                 "rfp-question-answer": Question, "rfp-invitation-decline": Invitation, "rfp-question-ask": Invitation,
-                "proposal-start": Invitation, "proposal-submit": Proposal, "proposal-withdraw": Proposal}  # fmt: skip
+                "proposal-start": Invitation, "proposal-submit": Proposal, "proposal-withdraw": Proposal,
+                "rfp-compare": RFP, "rfp-compare-export": RFP, "rfp-score": Proposal}  # fmt: skip
     if name in sourcing:
         return sourcing[name]
     return {"certification-document": Certification, "member-role": User, "member-remove": User,
@@ -373,9 +385,10 @@ def browser_object_problems(world, persona, client) -> list[str]:
             continue  # reported by test_every_browser_route_with_an_object_parameter_is_classified
         model, kwarg, action, method = spec
         model = model or _model_of_function_route(name)
+        sponsor_side = name in SPONSOR_SIDE_ROUTES and getattr(world.get(persona), "vendor_id", None) is not None
         for obj_name, obj in named_objects(world, model).items():
             table = SEES if action == "view" else CHANGES
-            allowed = obj_name in table[persona]
+            allowed = obj_name in table[persona] and not sponsor_side
             url = reverse(name, kwargs={kwarg: getattr(obj, kwarg)})
             if method == "get":
                 response = client.get(url)
@@ -391,7 +404,7 @@ def browser_object_problems(world, persona, client) -> list[str]:
             elif allowed:
                 ok = {200} if method == "get" else {302}
             else:
-                ok = {404} if obj_name not in SEES[persona] else {403, 404}
+                ok = {404} if obj_name not in SEES[persona] or sponsor_side else {403, 404}
                 if persona in VIEWERS:
                     ok = ok | {403}  # refused by role before any lookup
             if status not in ok:

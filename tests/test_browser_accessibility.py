@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 from playwright.sync_api import expect
 
+from contracts.models import RFP
 from cro_cmo import views
 from sponsors.models import Program
 from tests.browser import DESKTOP, MOBILE, screenshot, sign_in
@@ -118,6 +119,10 @@ def walk_more(page):
     visit(page, "/accounts/members/", "members")
     visit(page, "/accounts/tokens/")
     visit(page, "/accounts/password_change/")
+    # The comparison of each of Acme's RFPs that has one to show: sealed and open (a note), closed (score
+    # sheets), awarded (scores fixed).
+    for rfp in RFP.objects.filter(sponsor__slug="acme-pharma", state__in=["published", "closed", "awarded"]):
+        visit(page, f"/rfps/{rfp.pk}/compare/", f"rfp-compare-{rfp.state}")
 
     as_user(page, "carol@northwind.test")
     visit(page, "/dashboard/")
