@@ -154,6 +154,7 @@ class ContractFilterSet(VisibleChoicesMixin, BaseFilterSet):
         fields=(("number", "number"), ("end", "end"), ("value", "value"), ("burn", "burn")),
         field_labels={"number": "Number", "end": "End date", "value": "Value", "burn": "Budget burn"},
         label="Sort by",
+        empty_label="Latest start first",
     )
 
     visible_choice_filters = ("program",)

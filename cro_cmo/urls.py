@@ -16,6 +16,7 @@ urlpatterns = [
     path("qualifications/", include(qualification_patterns)),
     path("shortlists/", include(shortlist_patterns)),
     path("rfps/", include("contracts.urls")),
+    path("contracts/", include("contracts.urls_contracts")),
     path("vendors/", include("vendors.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cro_cmo.api.urls")),

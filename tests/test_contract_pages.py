@@ -7,10 +7,17 @@ from decimal import Decimal
 
 import pytest
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 
 from contracts.filtersets import ContractFilterSet
 from contracts.models import Contract
+from contracts.services import change_orders as co
+from contracts.services import contracts as ct
+from contracts.services import invoices as inv
+from contracts.services import milestones as ms
+from contracts.services import signatures as sig
+from tests.conftest import PASSWORD
 from tests.factories import ContractFactory, MilestoneFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +111,287 @@ def test_filters_refuse_what_the_user_cannot_see(personas, portfolio):
     request.user = personas.sponsor_b_admin
     filterset = ContractFilterSet(request.GET, queryset=Contract.objects.all(), request=request)
     assert "vendor" in filterset.errors
+
+
+# --- The pages -------------------------------------------------------------------------------------------
+
+
+def request_from():
+    return RequestFactory().post("/contracts/sign/", REMOTE_ADDR="127.0.0.1")
+
+
+def work_order(p, milestones=2, value=Decimal("100000.00"), **data):
+    """A work order of sponsor A with vendor X under a fresh MSA, with ``milestones`` milestones, sent for
+    signature (pending): built through the services, as the pages would."""
+    msa = ct.contract_create(actor=p.sponsor_a_admin, data={
+        "kind": "msa", "vendor": p.vendor_x, "title": "MSA QZP", "value": Decimal("0.00"), "currency": "EUR",
+        "start": today() - timedelta(days=30), "end": today() + timedelta(days=700)})  # fmt: skip
+    fields = {"kind": "work-order", "vendor": p.vendor_x, "program": p.program_a, "parent": msa,
+              "title": "Phase II monitoring QZW", "value": value, "currency": "EUR",
+              "start": today() - timedelta(days=30), "end": today() + timedelta(days=335)}  # fmt: skip
+    fields.update(data)
+    rows = [
+        {
+            "name": f"Deliverable {i + 1}",
+            "due_date": today() + timedelta(days=20 + 30 * i),
+            "amount": Decimal("10000.00"),
+        }
+        for i in range(milestones)
+    ]
+    contract = ct.contract_create(actor=p.sponsor_a_admin, data=fields, milestones=rows,
+                                  activities=[{"activity": "data_management", "detail": "EDC build QZD"}])  # fmt: skip
+    ct.contract_send_for_signature(actor=p.sponsor_a_admin, contract=contract)
+    contract.refresh_from_db()
+    return contract
+
+
+def signed(p, contract):
+    sig.contract_sign(actor=p.sponsor_a_admin, contract=contract, password=PASSWORD, request=request_from())
+    sig.contract_sign(actor=p.vendor_x_admin, contract=contract, password=PASSWORD, request=request_from())
+    contract.refresh_from_db()
+    assert contract.state == "active"
+    return contract
+
+
+def page(client, contract):
+    response = client.get(reverse("contract-detail", args=[contract.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def test_the_list_shows_burn_next_milestone_and_the_other_party(client, personas, portfolio):
+    login(client, personas.sponsor_a_admin)
+    html = client.get(reverse("contract-list")).content.decode()
+    for title in ("MSA QZ1", "CDA QZ2", "Over budget QZ3", "Late QZ4"):
+        assert title in html
+    assert "Other sponsor QZ5" not in html
+    assert html.count('data-testid="over-budget"') == 1 and "125.0 %" in html and "50.0 %" in html
+    assert html.count('data-testid="overdue"') == 1 and "Late QZM" in html
+    assert "Vendor Y" in html and personas.program_a.code in html
+    # The vendor's people: the sponsor as the other party, no programme column, only their contracts.
+    login(client, personas.vendor_x_admin)
+    html = client.get(reverse("contract-list")).content.decode()
+    assert "Sponsor B" in html and "Other sponsor QZ5" in html and "CDA QZ2" not in html
+    assert "Programme" not in html and personas.program_a.code not in html
+
+
+def test_the_list_filters_and_sorts_through_the_page(client, personas, portfolio):
+    login(client, personas.sponsor_a_admin)
+    html = client.get(reverse("contract-list"), {"over_budget": "true"}).content.decode()
+    assert "Over budget QZ3" in html and "Late QZ4" not in html and "MSA QZ1" not in html
+    response = client.get(reverse("contract-list"), {"ordering": "-value"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert "<html" not in html  # htmx gets the results only
+    assert html.index("Late QZ4") < html.index("CDA QZ2") < html.index("Over budget QZ3") < html.index("MSA QZ1")
+    # A filter that is not valid: a warning and no rows, not a 500 and not every row.
+    html = client.get(reverse("contract-list"), {"end_before": "soon"}).content.decode()
+    assert 'data-testid="filter-errors"' in html and 'data-testid="contract-row"' not in html
+
+
+def test_the_list_costs_the_same_queries_for_2_or_20_contracts(client, personas, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, personas.sponsor_a_admin)
+
+    def make(n):
+        for _ in range(n):
+            contract = ContractFactory(sponsor=personas.sponsor_a, vendor=personas.vendor_x, program=personas.program_a,
+                                       state="active")  # fmt: skip
+            MilestoneFactory(contract=contract, due_date=today() - timedelta(days=1))
+            MilestoneFactory(contract=contract)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("contract-list"), {"ordering": "-burn"})
+        assert response.status_code == 200
+        return len(queries), response.content.decode().count('data-testid="contract-row"')
+
+    make(2)
+    small, rows = count()
+    assert rows == 2
+    make(18)
+    large, rows = count()
+    assert rows == 20
+    assert large == small
+
+
+def test_the_sponsor_signs_a_pending_work_order_and_sees_what_the_signature_means(client, personas):
+    contract = work_order(personas)
+    login(client, personas.sponsor_a_viewer)
+    html = page(client, contract)
+    assert "Phase II monitoring QZW" in html and 'data-testid="sign-form"' not in html
+    assert "EDC build QZD" in html and "Whatever is not listed here stays with the sponsor" in html
+    login(client, personas.sponsor_a_admin)
+    html = page(client, contract)
+    assert 'data-testid="sign-form"' in html and "Approved as sponsor" in html
+    response = client.post(reverse("contract-sign", args=[contract.pk]), {"password": "wrong"}, follow=True)
+    assert sig.WRONG_PASSWORD in messages_of(response)
+    assert not contract.signatures.exists()
+    response = client.post(reverse("contract-sign", args=[contract.pk]), {"password": PASSWORD}, follow=True)
+    assert any("Approved as sponsor by" in m for m in messages_of(response))
+    html = response.content.decode()
+    assert 'data-testid="signature-matches"' in html and 'data-testid="sign-form"' not in html
+    assert "Awaiting the signature of: vendor" in html
+    # The vendor signs on the same page: now the contract is active.
+    login(client, personas.vendor_x_admin)
+    html = page(client, contract)
+    assert "Accepted as vendor" in html and 'data-testid="sign-form"' in html
+    response = client.post(reverse("contract-sign", args=[contract.pk]), {"password": PASSWORD}, follow=True)
+    assert any("the contract is now active" in m for m in messages_of(response))
+    contract.refresh_from_db()
+    assert contract.state == "active" and contract.signatures.count() == 2
+
+
+def test_each_side_sees_its_own_steps_and_a_viewer_none(client, personas):
+    contract = signed(personas, work_order(personas))
+    first = contract.milestones.order_by("due_date").first()
+    ms.milestone_start(actor=personas.vendor_x_admin, milestone=first)
+    ms.milestone_submit(actor=personas.vendor_x_admin, milestone=first, comment="Done")
+    login(client, personas.sponsor_a_admin)
+    html = page(client, contract)
+    assert (
+        reverse("milestone-accept", args=[first.pk]) in html and reverse("milestone-start", args=[first.pk]) not in html
+    )
+    assert 'data-testid="invoice-submit"' not in html and 'data-testid="change-order-propose"' in html
+    login(client, personas.vendor_x_admin)
+    html = page(client, contract)
+    assert reverse("milestone-accept", args=[first.pk]) not in html
+    second = contract.milestones.order_by("due_date").last()
+    assert reverse("milestone-start", args=[second.pk]) in html
+    assert 'data-testid="invoice-submit"' in html and 'data-testid="change-order-propose"' in html
+    for viewer in (personas.sponsor_a_viewer, personas.vendor_x_viewer):
+        login(client, viewer)
+        html = page(client, contract)
+        assert "Phase II monitoring QZW" in html
+        for testid in ("sign-form", "milestone-steps", "invoice-submit", "change-order-propose", "invoice-actions"):
+            assert f'data-testid="{testid}"' not in html
+        # And posting anyway is refused by role before anything is looked up.
+        response = client.post(reverse("milestone-accept", args=[first.pk]))
+        assert response.status_code == 403
+    first.refresh_from_db()
+    assert first.state == "submitted"
+
+
+def test_the_other_sponsor_and_vendor_get_404_everywhere(client, personas):
+    contract = signed(personas, work_order(personas))
+    milestone = contract.milestones.first()
+    for outsider in (personas.sponsor_b_admin, personas.vendor_y_admin):
+        login(client, outsider)
+        for url in (reverse("contract-detail", args=[contract.pk]), reverse("milestone-detail", args=[milestone.pk])):
+            response = client.get(url)
+            assert response.status_code == 404 and "Phase II monitoring QZW" not in response.content.decode()
+        for name, pk in (("contract-sign", contract.pk), ("milestone-start", milestone.pk),
+                         ("change-order-propose", contract.pk), ("invoice-submit", contract.pk)):  # fmt: skip
+            response = client.post(reverse(name, args=[pk]), {"password": PASSWORD, "reason": "x"})
+            assert response.status_code == 404
+        assert "Phase II monitoring QZW" not in client.get(reverse("contract-list")).content.decode()
+    milestone.refresh_from_db()
+    assert milestone.state == "planned" and not contract.change_orders.exists()
+
+
+def test_bad_input_comes_back_as_a_message_not_a_500(client, personas):
+    contract = signed(personas, work_order(personas))
+    milestone = contract.milestones.first()
+    login(client, personas.vendor_x_admin)
+    # An invoice with an amount that is no number, then one for a milestone not accepted yet: messages,
+    # and the input is shown again.
+    response = client.post(reverse("invoice-submit", args=[contract.pk]),
+                           {"number": "INV-QZ1", "issued_on": today().isoformat(), "amount": "lots"}, follow=True)  # fmt: skip
+    assert any("Amount: Enter a number." in m for m in messages_of(response))
+    assert 'value="INV-QZ1"' in response.content.decode()
+    response = client.post(reverse("invoice-submit", args=[contract.pk]), {
+        "number": "INV-QZ1", "issued_on": today().isoformat(), "amount": "100", "milestone": milestone.pk}, follow=True)  # fmt: skip
+    assert any("it can be invoiced once the sponsor has accepted it" in m for m in messages_of(response))
+    assert not contract.invoices.exists()
+    # A change order that would make the value negative; one with a row that makes no sense.
+    response = client.post(reverse("change-order-propose", args=[contract.pk]), {
+        "reason": "Cut", "value_delta": "-500000", "items-TOTAL_FORMS": "0", "items-INITIAL_FORMS": "0"}, follow=True)  # fmt: skip
+    assert any("would make the contract's value negative" in m for m in messages_of(response))
+    response = client.post(reverse("change-order-propose", args=[contract.pk]), {
+        "reason": "More", "items-TOTAL_FORMS": "1", "items-INITIAL_FORMS": "0", "items-0-action": "add",
+        "items-0-due_date": "someday"}, follow=True)  # fmt: skip
+    assert any("Due date: Enter a valid date." in m for m in messages_of(response))
+    assert not contract.change_orders.exists()
+    # A step in the wrong state; a reason that is missing.
+    response = client.post(reverse("milestone-submit", args=[milestone.pk]), follow=True)
+    assert any("only an in progress milestone can be" in m.lower() for m in messages_of(response))
+    login(client, personas.sponsor_a_admin)
+    ms.milestone_start(actor=personas.vendor_x_admin, milestone=milestone)
+    ms.milestone_submit(actor=personas.vendor_x_admin, milestone=milestone)
+    response = client.post(reverse("milestone-reject", args=[milestone.pk]), {"reason": ""}, follow=True)
+    assert ms.MILESTONE_REJECT_REASON_REQUIRED in messages_of(response)
+    # A vendor cannot approve its own change order: the message, nothing applied.
+    change_order = co.change_order_propose(actor=personas.vendor_x_admin, contract=contract, reason="More",
+                                           value_delta=Decimal("1000"))  # fmt: skip
+    login(client, personas.vendor_x_admin)
+    response = client.post(reverse("change-order-approve", args=[change_order.pk]), {"password": PASSWORD}, follow=True)
+    assert co.CO_OWN_SIDE in messages_of(response)
+    change_order.refresh_from_db()
+    assert change_order.state == "proposed"
+
+
+def _fill(p, contract, n, approve_change_orders):
+    """n accepted and invoiced milestones (approved invoices) and n change orders adding a milestone: approved
+    with a signature, or one left proposed and the others rejected."""
+    for milestone in list(contract.milestones.order_by("due_date"))[:n]:
+        ms.milestone_start(actor=p.vendor_x_admin, milestone=milestone)
+        ms.milestone_submit(actor=p.vendor_x_admin, milestone=milestone)
+        ms.milestone_accept(actor=p.sponsor_a_admin, milestone=milestone)
+        invoice = inv.invoice_submit(actor=p.vendor_x_admin, contract=contract, number=f"I-{milestone.pk}",
+                                     issued_on=today(), amount=milestone.amount, currency="EUR", milestone=milestone)  # fmt: skip
+        inv.invoice_approve(actor=p.sponsor_a_admin, invoice=invoice)
+    for i in range(n):
+        change_order = co.change_order_propose(
+            actor=p.vendor_x_admin, contract=contract, reason=f"Extra {i}", value_delta=Decimal("1000"),
+            items=[{"action": "add", "name": f"Extra {i}", "due_date": today() + timedelta(days=90), "amount": Decimal("1000")}],
+        )  # fmt: skip
+        if approve_change_orders:
+            co.change_order_approve(actor=p.sponsor_a_admin, change_order=change_order, password=PASSWORD,
+                                    request=request_from())  # fmt: skip
+        elif i:
+            co.change_order_reject(actor=p.sponsor_a_admin, change_order=change_order, reason="No")
+
+
+def _page_queries(client, p, contract):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, p.sponsor_a_admin)
+    with CaptureQueriesContext(connection) as queries:
+        html = page(client, contract)
+    return len(queries), html
+
+
+def test_the_detail_page_costs_the_same_queries_whatever_it_holds(client, personas):
+    """Milestones, invoices, change orders with their items, history: a fixed number of queries."""
+    small = signed(personas, work_order(personas, milestones=1))
+    _fill(personas, small, 1, approve_change_orders=False)
+    large = signed(personas, work_order(personas, milestones=5, title="Large QZL"))
+    _fill(personas, large, 5, approve_change_orders=False)
+    small_count, _ = _page_queries(client, personas, small)
+    large_count, html = _page_queries(client, personas, large)
+    assert html.count('data-testid="invoice-row"') == 5 and html.count('data-testid="change-order"') == 5
+    assert html.count('data-testid="milestone-row"') == 5
+    assert large_count == small_count
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="contracts.services.signatures.signatures_with_match reads each change-order signature's change order, "
+    "its contract and its items one by one (change_order_content orders items with a query): two queries per "
+    "approved change order. Fixed there, this test passes (and strict xfail then asks to drop this mark).",
+)
+def test_the_detail_page_costs_the_same_queries_with_signed_change_orders(client, personas):
+    small = signed(personas, work_order(personas, milestones=1))
+    _fill(personas, small, 1, approve_change_orders=True)
+    large = signed(personas, work_order(personas, milestones=4, title="Large QZL"))
+    _fill(personas, large, 4, approve_change_orders=True)
+    small_count, _ = _page_queries(client, personas, small)
+    large_count, html = _page_queries(client, personas, large)
+    assert html.count('data-testid="change-order-signature"') == 4
+    assert large_count == small_count

@@ -89,8 +89,7 @@ class Contract(HistoryMixin, BaseModel):
     activated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ContractQuerySet.as_manager()
-    # The browser page comes with the contracts views; until then events carry no link.
-    detail_url_name = None
+    detail_url_name = "contract-detail"
 
     class Meta:
         ordering = ["-start", "-id"]
