@@ -1,6 +1,6 @@
 from django.urls import path
 
-from contracts import views, views_compare
+from contracts import views, views_compare, views_documents
 
 urlpatterns = [
     path("", views.RFPListView.as_view(), name="rfp-list"),
@@ -22,4 +22,15 @@ urlpatterns = [
     path("proposals/<int:pk>/edit/", views.ProposalEditView.as_view(), name="proposal-edit"),
     path("proposals/<int:pk>/submit/", views.proposal_submit, name="proposal-submit"),
     path("proposals/<int:pk>/withdraw/", views.proposal_withdraw, name="proposal-withdraw"),
+    # Documents (one panel for RFPs, proposals, contracts, milestones): upload per kind of record, download.
+    *(
+        path(
+            f"documents/upload/{target}/<int:pk>/",
+            views_documents.upload,
+            {"target": target},
+            name=f"document-upload-{target}",  # document-upload-rfp, -proposal, -contract, -milestone
+        )
+        for target in views_documents.TARGET_MODELS
+    ),
+    path("documents/<int:pk>/download/", views_documents.download, name="document-download"),
 ]
