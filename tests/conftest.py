@@ -143,7 +143,10 @@ def _sourcing_world(p) -> dict:
     the ceiling 424242 is the secret no vendor's rendering may contain."""
     from decimal import Decimal
 
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from contracts import services as sourcing
+    from contracts.services.documents import document_upload
     from tests.factories import RFPFactory
 
     rfp_a = RFPFactory(
@@ -151,6 +154,9 @@ def _sourcing_world(p) -> dict:
         budget_currency="EUR",
     )  # fmt: skip
     (invitation_a_x,), _ = sourcing.rfp_invite(actor=p.sponsor_a_admin, rfp=rfp_a, vendors=[p.vendor_x])
+    pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+    rfp_document = document_upload(actor=p.sponsor_a_admin, target=rfp_a, title="RFP attachment QZDR",
+                                   file=SimpleUploadedFile("scope.pdf", pdf))  # fmt: skip
     sourcing.rfp_publish(actor=p.sponsor_a_admin, rfp=rfp_a)
     milestones = [
         {"name": "Kick-off QZM", "due_offset_days": 0, "amount": Decimal("40000.00")},
@@ -160,6 +166,8 @@ def _sourcing_world(p) -> dict:
         actor=p.vendor_x_admin, rfp=rfp_a, milestones=milestones,
         data={"total_price": Decimal("100000.00"), "currency": "EUR", "timeline": "Proposal timeline QZP"},
     )  # fmt: skip
+    proposal_document = document_upload(actor=p.vendor_x_admin, target=proposal, title="Proposal file QZDP",
+                                        file=SimpleUploadedFile("offer.pdf", pdf))  # fmt: skip
     sourcing.proposal_submit(actor=p.vendor_x_admin, proposal=proposal)
     invitation_a_x.refresh_from_db()
     return {
@@ -168,6 +176,9 @@ def _sourcing_world(p) -> dict:
         "rfp_b": RFPFactory(program=p.program_b, title="Bravo RFP QZRB"),
         "invitation_a_x": invitation_a_x,
         "proposal_a_x": proposal,
+        # Documents: the RFP's attachment (both sides read it), the sealed proposal's file (its vendor only).
+        "document_rfp_a": rfp_document,
+        "document_proposal_a_x": proposal_document,
     }
 
 

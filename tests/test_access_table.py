@@ -43,18 +43,23 @@ SPONSOR_A_SOURCING = {"rfp_a", "rfp_a_draft", "invitation_a_x"}
 # may take is the services' rule, refused with a message — so sponsor A's admin changes it too.
 VENDOR_X_SOURCING = {"rfp_a", "invitation_a_x", "proposal_a_x"}
 
+# Documents: whoever sees the record sees its files (immutable: nobody changes one, a new version is added) —
+# the RFP's attachment both sides; the sealed, still open RFP's proposal file its vendor only.
+SPONSOR_A_DOCUMENTS = {"document_rfp_a"}
+VENDOR_X_DOCUMENTS = {"document_rfp_a", "document_proposal_a_x"}
+
 SEES = {
     "sponsor_a_admin": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE
     | {"sponsor_a", "program_a", "notification_sponsor_a_admin", "token_sponsor_a_admin", "invite_a"}
-    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING,
+    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING | SPONSOR_A_DOCUMENTS,
     "sponsor_a_viewer": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE | {"sponsor_a", "program_a"} | SPONSOR_A_RECORDS
-    | SPONSOR_A_SOURCING,
+    | SPONSOR_A_SOURCING | SPONSOR_A_DOCUMENTS,
     "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x"}
     | {"rfp_b"},
     "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"notification_vendor_x_admin"}
-    | VENDOR_X_SOURCING,
+    | VENDOR_X_SOURCING | VENDOR_X_DOCUMENTS,
     "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"token_vendor_x_viewer"}
-    | VENDOR_X_SOURCING,
+    | VENDOR_X_SOURCING | VENDOR_X_DOCUMENTS,
     "vendor_y_admin": DIRECTORY | REFERENCE | {"vendor_y_admin"},
     "anonymous": set(),
 }  # fmt: skip
@@ -136,6 +141,12 @@ FUNCTION_OBJECT_ROUTES = {
     "rfp-compare": ("pk", "view", "get"),
     "rfp-compare-export": ("pk", "view", "get"),
     "rfp-score": ("pk", "change", "post"),
+    # Documents: an upload posts to its record (back to the record's page with a message); the download reads.
+    "document-upload-rfp": ("pk", "change", "post"),
+    "document-upload-proposal": ("pk", "change", "post"),
+    "document-upload-contract": ("pk", "change", "post"),
+    "document-upload-milestone": ("pk", "change", "post"),
+    "document-download": ("pk", "view", "get"),
 }
 
 
@@ -369,6 +380,11 @@ def _model_of_function_route(name):
                 "rfp-compare": RFP, "rfp-compare-export": RFP, "rfp-score": Proposal}  # fmt: skip
     if name in sourcing:
         return sourcing[name]
+    if name.startswith("document-"):
+        from contracts.models import Contract, Document, Milestone
+
+        return {"document-upload-rfp": RFP, "document-upload-proposal": Proposal, "document-upload-contract": Contract,
+                "document-upload-milestone": Milestone, "document-download": Document}[name]  # fmt: skip
     return {"certification-document": Certification, "member-role": User, "member-remove": User,
             "invite-revoke": MemberInvite, "api-token-revoke": ApiToken,
             "qualification-document-add": VendorQualification, "qualificationdocument-file": QualificationDocument,

@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenView, UserViewSet
 from contracts.api import InvitationViewSet, ProposalViewSet, RFPViewSet
+from contracts.api_documents import DocumentViewSet
 from notifications.api import NotificationViewSet
 from sponsors.api import ProgramViewSet, QualificationViewSet, ShortlistViewSet, SponsorViewSet
 from vendors.api import (
@@ -25,6 +26,7 @@ router.register("shortlists", ShortlistViewSet)
 router.register("rfps", RFPViewSet)
 router.register("invitations", InvitationViewSet)
 router.register("proposals", ProposalViewSet)
+router.register("documents", DocumentViewSet)
 router.register("vendors", VendorViewSet)
 router.register("sites", SiteViewSet)
 router.register("service-categories", ServiceCategoryViewSet)
