@@ -150,7 +150,7 @@ def test_scoring_refusals_each_with_its_message(personas, closed, member):
     assert ProposalScore.objects.count() == 1  # one row per scorer, changed in place
 
 
-def test_scores_wait_for_closing_and_are_fixed_after_award_or_cancel(personas, member):
+def test_scores_wait_for_closing_and_are_fixed_after_award_or_cancel(client, personas, member):
     p = personas
     open_rfp = closed_rfp(p, [(p.vendor_x, p.vendor_x_admin, "100000.00", "EUR", 100)], sealed=False, close=False)
     with pytest.raises(TransitionError) as refused:
@@ -163,6 +163,9 @@ def test_scores_wait_for_closing_and_are_fixed_after_award_or_cancel(personas, m
         with pytest.raises(TransitionError) as refused:
             score_save(actor=member, proposal=open_rfp.proposals[0], criterion=open_rfp.criteria[0], score="9")
         assert str(refused.value) == message
+        html = login(client, member).get(reverse("rfp-compare", args=[open_rfp.rfp.pk])).content.decode()
+        assert 'data-testid="score-sheet"' not in html and "6.00" in html
+        assert ("scores are kept as they were" if state == "awarded" else "its proposals are not scored") in html
     assert ProposalScore.objects.get().score == Decimal("6.0")  # unchanged
 
 
