@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 from playwright.sync_api import expect
 
-from contracts.models import RFP
+from contracts.models import RFP, Contract
 from cro_cmo import views
 from sponsors.models import Program
 from tests.browser import DESKTOP, MOBILE, screenshot, sign_in
@@ -123,6 +123,10 @@ def walk_more(page):
     # sheets), awarded (scores fixed).
     for rfp in RFP.objects.filter(sponsor__slug="acme-pharma", state__in=["published", "closed", "awarded"]):
         visit(page, f"/rfps/{rfp.pk}/compare/", f"rfp-compare-{rfp.state}")
+    # Contracts: the list, and the page of the contract the award made (both parties open it below).
+    visit(page, "/contracts/", "contract-list")
+    contract = Contract.objects.filter(sponsor__slug="acme-pharma", vendor__slug="northwind-clinical").first()
+    visit(page, contract.get_absolute_url(), "contract-detail")
 
     as_user(page, "carol@northwind.test")
     visit(page, "/dashboard/")
@@ -130,6 +134,8 @@ def walk_more(page):
     site = Site.objects.filter(vendor__slug="northwind-clinical").first()
     visit(page, f"/vendors/sites/{site.pk}/delete/")
     visit(page, "/vendors/catalogue/")
+    visit(page, "/contracts/", "contract-list-vendor")
+    visit(page, contract.get_absolute_url(), "contract-detail-vendor")
 
 
 def test_every_page_at_desktop_and_phone_width(new_page, demo):
