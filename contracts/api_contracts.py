@@ -89,7 +89,11 @@ class ContractViewSet(_FreshMixin, HistoryActionMixin, BaseViewSet):
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(ContractRows(queryset))
-        context = {**self.get_serializer_context(), "today": timezone.localdate()}
+        context = {
+            **self.get_serializer_context(),
+            "today": timezone.localdate(),
+            "tz": timezone.get_current_timezone(),
+        }
         return self.get_paginated_response(ContractSummarySerializer(page, many=True, context=context).data)
 
     def update(self, request, *args, **kwargs):

@@ -13,6 +13,7 @@ the signatures and the transferred activities.
 from __future__ import annotations
 
 import datetime
+import functools
 from decimal import Decimal
 
 from django.db.models import JSONField, OuterRef, Subquery
@@ -49,11 +50,11 @@ def _person(user) -> str | None:
     return None if user is None else (user.get_full_name() or user.email)
 
 
-def _iso_datetime(value: datetime.datetime | None) -> str | None:
-    """As DRF writes a date-time: in the current time zone, ``Z`` for UTC."""
+def _iso_datetime(value: datetime.datetime | None, tz=None) -> str | None:
+    """As DRF writes a date-time: in the current time zone (``tz``, looked up once per page), ``Z`` for UTC."""
     if value is None:
         return None
-    text = timezone.localtime(value).isoformat()
+    text = value.astimezone(tz or timezone.get_current_timezone()).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -84,6 +85,23 @@ def _name_of(model, key: str, field: str = "name"):
     return Subquery(model.objects.filter(pk=OuterRef(key)).order_by().values(field))
 
 
+@functools.cache
+def _row_annotations() -> dict:
+    """Built once per process: ``annotate`` resolves a copy for each query and never alters these."""
+    return {
+        "sponsor_name": _name_of(Sponsor, "sponsor_id"),
+        "vendor_name": _name_of(Vendor, "vendor_id"),
+        "program_names": Subquery(
+            Program.objects.filter(pk=OuterRef("program_id"))
+            .order_by()
+            .values(json=JSONObject(code="code", name="name")),
+            output_field=JSONField(),
+        ),
+        "parent_number": _name_of(Contract, "parent_id", "number"),
+        "next_milestone": next_milestone_subquery(),
+    }
+
+
 def contract_rows(queryset):
     """``queryset`` (filtered and ordered) as plain rows for ``contract_row_data``.
 
@@ -91,23 +109,14 @@ def contract_rows(queryset):
     joins: PostgreSQL evaluates them after the sort and LIMIT, for the page's rows only, where joins would
     be built for every contract the filter keeps (a third of 100 000 for the bench sponsor) before the sort.
     """
-    return queryset.annotate(
-        sponsor_name=_name_of(Sponsor, "sponsor_id"),
-        vendor_name=_name_of(Vendor, "vendor_id"),
-        program_names=Subquery(
-            Program.objects.filter(pk=OuterRef("program_id"))
-            .order_by()
-            .values(json=JSONObject(code="code", name="name")),
-            output_field=JSONField(),
-        ),
-        parent_number=_name_of(Contract, "parent_id", "number"),
-        next_milestone=next_milestone_subquery(),
-    ).values(*ROW_VALUES)
+    return queryset.annotate(**_row_annotations()).values(*ROW_VALUES)
 
 
 class ContractRows:
     """What the contracts list's paginator pages: the filtered contracts counted with one plain ``COUNT``
-    (no sub-selects), and the page's slice read as ``contract_rows``."""
+    (no sub-selects), and a page read as ``contract_rows`` of the contracts whose ids an inner, sliced
+    select picks (``id IN (SELECT id … ORDER BY … LIMIT 50 OFFSET n)``). With the slice outside, PostgreSQL
+    would compute the sub-selects for every row it skips to reach a page deep in the list."""
 
     ordered = True
 
@@ -117,11 +126,12 @@ class ContractRows:
     def count(self) -> int:
         return self.queryset.count()
 
-    def __getitem__(self, key):
-        return list(contract_rows(self.queryset)[key])
+    def __getitem__(self, key: slice) -> list[dict]:
+        page_ids = self.queryset.values("pk")[key]
+        return list(contract_rows(self.queryset.filter(pk__in=page_ids)))
 
 
-def contract_row_data(row: dict, today: datetime.date) -> dict:
+def contract_row_data(row: dict, today: datetime.date, tz=None) -> dict:
     """One contract of the list, written by hand from a ``contract_rows`` row (the schema is
     ``ContractSummarySerializer``'s)."""
     budget, invoiced = row["budget"], row["invoiced"]
@@ -156,8 +166,8 @@ def contract_row_data(row: dict, today: datetime.date) -> dict:
         "burn_percent": None if burn is None else str(burn),
         "time_elapsed_percent": str(time_elapsed_percent(row["start"], row["end"], today)),
         "next_milestone": upcoming,
-        "created": _iso_datetime(row["created"]),
-        "updated": _iso_datetime(row["updated"]),
+        "created": _iso_datetime(row["created"], tz),
+        "updated": _iso_datetime(row["updated"], tz),
     }
 
 
@@ -212,7 +222,7 @@ class ContractSummarySerializer(serializers.Serializer):
 
     def to_representation(self, row):
         today = self.context.get("today") or timezone.localdate()
-        return contract_row_data(row, today)
+        return contract_row_data(row, today, self.context.get("tz"))
 
 
 class SignatureSerializer(serializers.ModelSerializer):

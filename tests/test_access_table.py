@@ -42,7 +42,11 @@ SPONSOR_A_SOURCING = {"rfp_a", "rfp_a_draft", "invitation_a_x"}
 # Both sides change an invitation (the sponsor invited, the vendor declines or asks): which step each side
 # may take is the services' rule, refused with a message — so sponsor A's admin changes it too.
 VENDOR_X_SOURCING = {"rfp_a", "invitation_a_x", "proposal_a_x"}
-
+# Contracts are both parties' (each side's steps are the services' rule): A–X's MSA, its work order and the
+# work order's milestone, transferred activity, change order and invoice; A–Y's and B–Y's agreements.
+A_X_CONTRACTS = {"msa_a_x", "work_order_a_x", "milestone_a_x", "activity_a_x", "change_order_a_x", "invoice_a_x"}
+SPONSOR_A_CONTRACTS = A_X_CONTRACTS | {"contract_a_y"}
+VENDOR_Y_CONTRACTS = {"contract_a_y", "contract_b_y"}
 # Documents: whoever sees the record sees its files (immutable: nobody changes one, a new version is added) —
 # the RFP's attachment both sides; the sealed, still open RFP's proposal file its vendor only.
 SPONSOR_A_DOCUMENTS = {"document_rfp_a"}
@@ -51,41 +55,42 @@ VENDOR_X_DOCUMENTS = {"document_rfp_a", "document_proposal_a_x"}
 SEES = {
     "sponsor_a_admin": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE
     | {"sponsor_a", "program_a", "notification_sponsor_a_admin", "token_sponsor_a_admin", "invite_a"}
-    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING | SPONSOR_A_DOCUMENTS,
+    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS | SPONSOR_A_DOCUMENTS,
     "sponsor_a_viewer": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE | {"sponsor_a", "program_a"} | SPONSOR_A_RECORDS
-    | SPONSOR_A_SOURCING | SPONSOR_A_DOCUMENTS,
+    | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS | SPONSOR_A_DOCUMENTS,
     "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x"}
-    | {"rfp_b"},
+    | {"rfp_b", "contract_b_y"},
     "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"notification_vendor_x_admin"}
-    | VENDOR_X_SOURCING | VENDOR_X_DOCUMENTS,
+    | VENDOR_X_SOURCING | A_X_CONTRACTS | VENDOR_X_DOCUMENTS,
     "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"token_vendor_x_viewer"}
-    | VENDOR_X_SOURCING | VENDOR_X_DOCUMENTS,
-    "vendor_y_admin": DIRECTORY | REFERENCE | {"vendor_y_admin"},
+    | VENDOR_X_SOURCING | A_X_CONTRACTS | VENDOR_X_DOCUMENTS,
+    "vendor_y_admin": DIRECTORY | REFERENCE | {"vendor_y_admin"} | VENDOR_Y_CONTRACTS,
     "anonymous": set(),
 }  # fmt: skip
 CHANGES = {
     # Admins manage their organisation (profile, colleagues, invitations); members act; viewers
     # change nothing but their own API tokens.
     "sponsor_a_admin": SPONSOR_A_PEOPLE | {"sponsor_a", "program_a", "token_sponsor_a_admin", "invite_a"}
-    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING,
+    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS,
     "sponsor_a_viewer": set(),
-    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x", "rfp_b"},
+    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x", "rfp_b", "contract_b_y"},
     # The invitation is the vendor's to act on (decline, ask, answer); the proposal is the vendor's own.
-    "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE | {"proposal_a_x", "invitation_a_x"},
+    "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE | {"proposal_a_x", "invitation_a_x"} | A_X_CONTRACTS,
     "vendor_x_viewer": {"token_vendor_x_viewer"},
-    "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y", "vendor_y_admin"},
+    "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y", "vendor_y_admin"} | VENDOR_Y_CONTRACTS,
     "anonymous": set(),
 }  # fmt: skip
 # Who reads an object's history (who changed what, old values): the owning organisation's people,
 # every role — not everyone who may see the object (a vendor's profile is public, its history is not).
 HISTORY = {
-    "sponsor_a_admin": {"sponsor_a", "program_a", "qualification_a_x"} | SPONSOR_A_SOURCING,
-    "sponsor_a_viewer": {"sponsor_a", "program_a", "qualification_a_x"} | SPONSOR_A_SOURCING,
-    "sponsor_b_admin": {"sponsor_b", "program_b", "qualification_b_x", "rfp_b"},
+    "sponsor_a_admin": {"sponsor_a", "program_a", "qualification_a_x"} | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS,
+    "sponsor_a_viewer": {"sponsor_a", "program_a", "qualification_a_x"} | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS,
+    "sponsor_b_admin": {"sponsor_b", "program_b", "qualification_b_x", "rfp_b", "contract_b_y"},
     # An invitation's trail is both sides'; the proposal's is the vendor's (the sealed sponsor's only after closing).
-    "vendor_x_admin": VENDOR_X_OWN | {"invitation_a_x", "proposal_a_x"},
-    "vendor_x_viewer": VENDOR_X_OWN | {"invitation_a_x", "proposal_a_x"},
-    "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y"},
+    # A contract's trail, and its parts', is both parties'.
+    "vendor_x_admin": VENDOR_X_OWN | {"invitation_a_x", "proposal_a_x"} | A_X_CONTRACTS,
+    "vendor_x_viewer": VENDOR_X_OWN | {"invitation_a_x", "proposal_a_x"} | A_X_CONTRACTS,
+    "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y"} | VENDOR_Y_CONTRACTS,
     "anonymous": set(),
 }
 ALL_PERSONAS = [*PERSONA_NAMES, "anonymous"]
@@ -94,8 +99,17 @@ VIEWERS = {"sponsor_a_viewer", "vendor_x_viewer"}
 DELETE_REFUSED = {"program_a", "program_b"}  # they have RFPs (PROTECT): deleting one would orphan them
 EDIT_REFUSED = {"rfp_a"}  # published: invitees answer what they were sent, so it is fixed
 # API actions that belong to one side of a record both sides change or see: the other side's changer gets 403.
+# ("contracts", "update") stands for PATCH and PUT: a contract's terms are the sponsor's to edit. The change order
+# of the world was proposed by the vendor, so the sponsor decides it and the vendor withdraws it.
 SIDE_ACTIONS = {("proposals", "shortlist"): "sponsor", ("proposals", "reject"): "sponsor",
-                ("proposals", "submit"): "vendor", ("proposals", "withdraw"): "vendor"}  # fmt: skip
+                ("proposals", "submit"): "vendor", ("proposals", "withdraw"): "vendor",
+                ("contracts", "update"): "sponsor", ("contracts", "send-for-signature"): "sponsor",
+                ("contracts", "complete"): "sponsor", ("contracts", "terminate"): "sponsor",
+                ("milestones", "start"): "vendor", ("milestones", "submit"): "vendor",
+                ("milestones", "accept"): "sponsor", ("milestones", "reject"): "sponsor",
+                ("change-orders", "approve"): "sponsor", ("change-orders", "reject"): "sponsor",
+                ("change-orders", "withdraw"): "vendor", ("invoices", "approve"): "sponsor",
+                ("invoices", "reject"): "sponsor", ("invoices", "mark-paid"): "sponsor"}  # fmt: skip
 # The sponsor's alone although a vendor's people see the object: the invited vendor reads the RFP, never its
 # comparison or scores — 404 for the vendor's people, as for anything out of reach (browser routes, API actions).
 SPONSOR_SIDE_ROUTES = {"rfp-compare", "rfp-compare-export", "rfp-score"}
@@ -112,6 +126,7 @@ BROWSER_LISTS = {
     "qualification-list": {"qualification_a_x", "qualification_b_x"},
     "shortlist-list": {"shortlist_a"},
     "rfp-list": {"rfp_a", "rfp_a_draft", "rfp_b"},
+    "contract-list": {"msa_a_x", "work_order_a_x", "contract_a_y", "contract_b_y"},
 }
 # Browser routes with an object parameter that are not object pages (public tokens from e-mails).
 NOT_OBJECT_ROUTES = {"invite-accept", "password_reset_confirm", "signup-confirm"}
@@ -141,12 +156,32 @@ FUNCTION_OBJECT_ROUTES = {
     "rfp-compare": ("pk", "view", "get"),
     "rfp-compare-export": ("pk", "view", "get"),
     "rfp-score": ("pk", "change", "post"),
+    # The sponsor's evaluation: a vendor posting on its own proposal is refused with a message (302). The
+    # award's GET confirmation (403 to the vendor's people) is checked in tests/test_award.py.
+    "proposal-shortlist": ("pk", "change", "post"),
+    "proposal-reject": ("pk", "change", "post"),
+    "proposal-award": ("pk", "change", "post"),
     # Documents: an upload posts to its record (back to the record's page with a message); the download reads.
     "document-upload-rfp": ("pk", "change", "post"),
     "document-upload-proposal": ("pk", "change", "post"),
     "document-upload-contract": ("pk", "change", "post"),
     "document-upload-milestone": ("pk", "change", "post"),
     "document-download": ("pk", "view", "get"),
+    # Contract execution (contracts/urls_contracts.py): every step posts and comes back to the contract page with
+    # a message — the other side's step too (the services refuse it: wrong side), so both parties' changers get 302.
+    "contract-sign": ("pk", "change", "post"),
+    "change-order-propose": ("pk", "change", "post"),
+    "invoice-submit": ("pk", "change", "post"),
+    "milestone-start": ("pk", "change", "post"),
+    "milestone-submit": ("pk", "change", "post"),
+    "milestone-accept": ("pk", "change", "post"),
+    "milestone-reject": ("pk", "change", "post"),
+    "change-order-approve": ("pk", "change", "post"),
+    "change-order-reject": ("pk", "change", "post"),
+    "change-order-withdraw": ("pk", "change", "post"),
+    "invoice-approve": ("pk", "change", "post"),
+    "invoice-reject": ("pk", "change", "post"),
+    "invoice-mark-paid": ("pk", "change", "post"),
 }
 
 
@@ -159,7 +194,7 @@ def marker(world, name) -> str:
         return obj.event.title
     if name.startswith("qualification_") and hasattr(obj, "msa_reference"):
         return obj.msa_reference
-    if name.startswith("rfp_"):
+    if name.startswith(("rfp_", "msa_", "work_order_", "contract_")):
         return obj.title
     return obj.name
 
@@ -272,6 +307,9 @@ def api_detail_problems(world, persona, client, prefix, viewset, name, obj) -> l
     if not writable:
         return problems + read_only_write_problems(client, url)
     edit_ok = {409} if name in EDIT_REFUSED else {200}
+    persona_side = "sponsor" if getattr(world.get(persona), "sponsor_id", None) else "vendor"
+    if SIDE_ACTIONS.get((prefix, "update"), persona_side) != persona_side:
+        edit_ok = {403}  # the other side edits this record
     check("PATCH", _in_savepoint(lambda: client.patch(url, {}, format="json")).status_code, edit_ok)
     body = _representation(world, prefix, obj, viewset)
     check("PUT", _in_savepoint(lambda: client.put(url, body, format="json")).status_code, edit_ok)
@@ -283,7 +321,6 @@ def api_detail_problems(world, persona, client, prefix, viewset, name, obj) -> l
             action_url = f"{url}{extra.url_path}/"
             status = _in_savepoint(lambda u=action_url: client.post(u, {}, format="json")).status_code
             side = SIDE_ACTIONS.get((prefix, extra.url_path))
-            persona_side = "sponsor" if getattr(world.get(persona), "sponsor_id", None) else "vendor"
             if side is not None and persona_side != side:
                 check(f"POST {extra.url_path}", status, {403})  # not this side's action
             else:
@@ -377,9 +414,16 @@ def _model_of_function_route(name):
     sourcing = {"rfp-invite": RFP, "rfp-publish": RFP, "rfp-close": RFP, "rfp-cancel": RFP,
                 "rfp-question-answer": Question, "rfp-invitation-decline": Invitation, "rfp-question-ask": Invitation,
                 "proposal-start": Invitation, "proposal-submit": Proposal, "proposal-withdraw": Proposal,
-                "rfp-compare": RFP, "rfp-compare-export": RFP, "rfp-score": Proposal}  # fmt: skip
+                "rfp-compare": RFP, "rfp-compare-export": RFP, "rfp-score": Proposal,
+                "proposal-shortlist": Proposal, "proposal-reject": Proposal, "proposal-award": Proposal}  # fmt: skip
     if name in sourcing:
         return sourcing[name]
+    if name.startswith(("contract-", "milestone-", "change-order-", "invoice-")):
+        from contracts.models import ChangeOrder, Contract, Invoice, Milestone
+
+        on_contract = {"contract-sign", "change-order-propose", "invoice-submit"}
+        prefixes = {"milestone-": Milestone, "change-order-": ChangeOrder, "invoice-": Invoice}
+        return Contract if name in on_contract else next(m for p, m in prefixes.items() if name.startswith(p))
     if name.startswith("document-"):
         from contracts.models import Contract, Document, Milestone
 

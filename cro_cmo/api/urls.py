@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenView, UserViewSet
 from contracts.api import InvitationViewSet, ProposalViewSet, RFPViewSet
+from contracts.api_contracts import ChangeOrderViewSet, ContractViewSet, InvoiceViewSet, MilestoneViewSet
 from contracts.api_documents import DocumentViewSet
 from notifications.api import NotificationViewSet
 from sponsors.api import ProgramViewSet, QualificationViewSet, ShortlistViewSet, SponsorViewSet
@@ -26,6 +27,10 @@ router.register("shortlists", ShortlistViewSet)
 router.register("rfps", RFPViewSet)
 router.register("invitations", InvitationViewSet)
 router.register("proposals", ProposalViewSet)
+router.register("contracts", ContractViewSet)
+router.register("milestones", MilestoneViewSet)
+router.register("change-orders", ChangeOrderViewSet)
+router.register("invoices", InvoiceViewSet)
 router.register("documents", DocumentViewSet)
 router.register("vendors", VendorViewSet)
 router.register("sites", SiteViewSet)
