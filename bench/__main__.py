@@ -1,14 +1,23 @@
-"""``python -m bench``: the directory benchmark on its own database, never the development one.
+"""``python -m bench [directory|contracts]``: the benchmarks, each on its own database, never the development one.
 
+Without an argument both run, one after the other, each in its own process (Django is set up once per
+process, for one database).
+
+``directory``:
 1. Pick the bench database: with ``DATABASE_URL`` (PostgreSQL) the database ``<that db>_bench`` on the
    same server, created through the ``postgres`` maintenance database when missing; otherwise SQLite
    at ``$VAR_DIR/bench.sqlite3`` (``var/bench.sqlite3`` by default).
 2. Point the environment at it (and a throw-away secret, DEBUG off) before ``django.setup()``.
 3. Migrate; generate ``BENCH_VENDORS`` vendors once (a database of another size is recreated).
 4. Run ``bench.directory``.
+
+``contracts`` (PostgreSQL only: the data is generated with ``generate_series``): the database
+``<that db>_bench_contracts``; ``BENCH_CONTRACTS`` / ``BENCH_MILESTONES`` / ``BENCH_INVOICES`` generated once
+(another size recreates it); then ``bench.contracts``.
 """
 
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -18,6 +27,9 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_VENDORS = 10_000
 DEFAULT_REQUESTS = 200
+DEFAULT_CONTRACT_REQUESTS = 100
+DEFAULT_CONTRACTS, DEFAULT_MILESTONES, DEFAULT_INVOICES = 100_000, 1_000_000, 300_000  # the issue's sizes
+BENCHES = ("directory", "contracts")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -38,12 +50,12 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def postgres_bench_url(source_url: str) -> tuple[str, str, str]:
+def postgres_bench_url(source_url: str, suffix: str = "_bench") -> tuple[str, str, str]:
     """(bench URL, bench database name, maintenance URL) for a PostgreSQL ``DATABASE_URL``."""
     source = urlsplit(source_url).path.lstrip("/")
     if not source:
-        sys.exit("DATABASE_URL names no database; cannot derive <db>_bench from it.")
-    name = f"{source}_bench"
+        sys.exit(f"DATABASE_URL names no database; cannot derive <db>{suffix} from it.")
+    name = f"{source}{suffix}"
     return _with_database(source_url, name), name, _with_database(source_url, "postgres")
 
 
@@ -61,12 +73,16 @@ def postgres_create(maintenance_url: str, name: str, *, drop_first: bool = False
         return True
 
 
-def configure() -> dict:
+def is_postgres(url: str) -> bool:
+    return bool(url) and urlsplit(url).scheme in ("postgres", "postgresql")
+
+
+def configure(suffix: str = "_bench") -> dict:
     """Choose the bench database and set the environment Django reads; returns how to recreate it."""
     var_dir = Path(os.environ.setdefault("VAR_DIR", str(BASE_DIR / "var")))
     source_url = os.environ.get("DATABASE_URL", "").strip()
-    if source_url and urlsplit(source_url).scheme in ("postgres", "postgresql"):
-        url, name, maintenance = postgres_bench_url(source_url)
+    if is_postgres(source_url):
+        url, name, maintenance = postgres_bench_url(source_url, suffix)
         if postgres_create(maintenance, name):
             print(f"created database {name}")
         target = {"engine": "postgresql", "url": url, "name": name, "maintenance": maintenance}
@@ -104,10 +120,8 @@ def recreate(target: dict) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def main() -> None:
-    vendors_wanted = _env_int("BENCH_VENDORS", DEFAULT_VENDORS)
-    requests = _env_int("BENCH_REQUESTS", DEFAULT_REQUESTS)
-    target = configure()
+def setup(target: dict) -> None:
+    """``django.setup()`` on the bench database, and stop unless settings really chose it."""
     sys.path.insert(0, str(BASE_DIR))
 
     import django
@@ -117,13 +131,75 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
     from django.conf import settings
-    from django.core.management import call_command
-
-    from bench import data, directory
 
     configured = str(settings.DATABASES["default"]["NAME"])
     if configured != target["name"]:  # never run against anything but the bench database
         sys.exit(f"settings chose database {configured!r}, not the bench database {target['name']!r}: stopping.")
+
+
+def main_contracts() -> None:
+    """The contracts list benchmark (PostgreSQL)."""
+    if not is_postgres(os.environ.get("DATABASE_URL", "").strip()):
+        print("contracts benchmark: needs PostgreSQL (set DATABASE_URL=postgres://…); skipped.")
+        return
+    wanted = (
+        _env_int("BENCH_CONTRACTS", DEFAULT_CONTRACTS),
+        _env_int("BENCH_MILESTONES", DEFAULT_MILESTONES),
+        _env_int("BENCH_INVOICES", DEFAULT_INVOICES),
+    )
+    requests = _env_int("BENCH_REQUESTS", DEFAULT_CONTRACT_REQUESTS)
+    target = configure("_bench_contracts")
+    setup(target)
+
+    from django.core.management import call_command
+
+    from bench import contracts, data
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    print(f"database: {target['engine']} {target['name']} (migrated in {time.perf_counter() - started:.1f} s)")
+    counts = data.contract_counts()
+    if counts != wanted:
+        if any(counts):
+            print(f"bench database holds {counts}, {wanted} wanted: recreating it")
+            recreate(target)
+        started = time.perf_counter()
+        data.generate_contracts(*wanted)
+        counts = data.contract_counts()
+        print(f"generated data in {time.perf_counter() - started:.1f} s")
+    else:
+        print("reusing the generated data")
+    print(f"contracts: {counts[0]}, milestones: {counts[1]}, invoices: {counts[2]}")
+    for line in data.contract_size_note(*counts):
+        print(f"  note: {line}")
+    print()
+    contracts.run(requests=requests, counts=counts)
+
+
+def main() -> None:
+    which = sys.argv[1] if len(sys.argv) > 1 else ""
+    if which not in ("", *BENCHES):
+        sys.exit(f"usage: python -m bench [{'|'.join(BENCHES)}]")
+    if not which:
+        failed = [name for name in BENCHES if subprocess.run([sys.executable, "-m", "bench", name]).returncode]
+        if failed:
+            sys.exit(f"failed: {', '.join(failed)}")
+        return
+    if which == "contracts":
+        main_contracts()
+    else:
+        main_directory()
+
+
+def main_directory() -> None:
+    vendors_wanted = _env_int("BENCH_VENDORS", DEFAULT_VENDORS)
+    requests = _env_int("BENCH_REQUESTS", DEFAULT_REQUESTS)
+    target = configure()
+    setup(target)
+
+    from django.core.management import call_command
+
+    from bench import data, directory
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
