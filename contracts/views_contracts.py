@@ -244,6 +244,7 @@ def contract_context(contract: Contract, user, drafts: dict | None = None) -> di
         "today": today,
         "figures": figures,
         "milestones": milestones,
+        "milestone_steps": any(m.steps for m in milestones),  # else no "Your steps" column
         "timeline_svg": timeline(contract, milestones, today),
         "burn_svg": burn_svg(
             burn_points(contract, recorded),
@@ -266,6 +267,7 @@ def contract_context(contract: Contract, user, drafts: dict | None = None) -> di
         "change_order_form": ChangeOrderForm(drafts.get("change_order")),
         "item_formset": ChangeOrderItemFormSet(drafts.get("change_order"), prefix="items", milestones=open_milestones),
         "invoices": invoices,
+        "invoice_steps": any(i.can_decide or i.can_mark_paid for i in invoices),
         "can_invoice": side == Side.VENDOR and contract.state in BILLABLE_CONTRACT_STATES,
         "invoice_form": InvoiceForm(drafts.get("invoice"), initial={"issued_on": today}, milestones=billable),
         "is_admin": user.is_org_admin,
