@@ -493,6 +493,7 @@ def test_the_api_answers_409_after_the_deadline(world, api_client_for):
         format="multipart",
     )  # fmt: skip
     assert (late.status_code, late.json()) == (409, {"detail": services.DEADLINE_PASSED})
+    assert not Document.objects.filter(title="Late").exists()
 
 
 # --- Concurrency -------------------------------------------------------------------------------------------
