@@ -35,6 +35,12 @@ class DocumentUploadForm(forms.Form):
     )  # fmt: skip
 
 
+def panel_anchor(record) -> str:
+    """The id of the record's documents panel: ``documents`` on the record's own page; a milestone's panel
+    sits on its contract's page beside others, so it carries the milestone's id."""
+    return f"documents-milestone-{record.pk}" if isinstance(record, Milestone) else "documents"
+
+
 def record_url(record) -> str:
     """Where the panel of ``record`` is shown: the page the upload returns to."""
     if isinstance(record, Proposal):
@@ -58,7 +64,7 @@ def upload(request, target, pk):
         raise PermissionDenied(VIEWER_READ_ONLY)
     model = TARGET_MODELS[target]
     record = get_object_or_404(model.objects.for_user(request.user, CHANGE), pk=pk)
-    back = record_url(record) + "#documents"
+    back = f"{record_url(record)}#{panel_anchor(record)}"
     form = DocumentUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         problems = [error for errors in form.errors.values() for error in errors]

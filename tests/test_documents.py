@@ -414,6 +414,25 @@ def test_the_panel_lists_versions_and_offers_the_form_to_those_who_may_upload(wo
     assert 'data-testid="document-upload"' not in late_html and escape(services.DEADLINE_PASSED) in late_html
 
 
+def test_a_milestones_panel_has_its_own_anchor_and_heading(world, browser_client_for, rf):
+    from django.template import Context, Template
+
+    contract = ContractFactory(sponsor=world["sponsor_a"], vendor=world["vendor_x"], state="active")
+    milestone = MilestoneFactory(contract=contract, name="Batch 1 released")
+    client = browser_client_for(world["vendor_x_admin"])
+    response = client.post(reverse("document-upload-milestone", args=[milestone.pk]),
+                           {"title": "Certificate of analysis", "file": upload("coa.pdf", PDF)})  # fmt: skip
+    assert response.status_code == 302 and response["Location"].endswith(f"#documents-milestone-{milestone.pk}")
+    assert milestone.documents.get().title == "Certificate of analysis"
+    request = rf.get("/")
+    request.user = world["vendor_x_admin"]
+    html = Template("{% load documents %}{% documents_panel milestone %}").render(
+        Context({"request": request, "milestone": milestone})
+    )
+    assert f'id="documents-milestone-{milestone.pk}"' in html and "Documents: Batch 1 released" in html
+    assert "coa.pdf" in html and 'data-testid="document-upload"' in html
+
+
 def test_viewers_get_403_on_the_upload(world, browser_client_for):
     response = browser_client_for(world["sponsor_a_viewer"]).post(
         reverse("document-upload-rfp", args=[world["rfp_a"].pk]), {"title": "x", "file": upload("x.pdf", PDF)}

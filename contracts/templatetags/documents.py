@@ -10,12 +10,14 @@ from django.urls import reverse
 
 from contracts.models import Document
 from contracts.services.documents import document_target_name, document_upload_precheck
+from contracts.views_documents import panel_anchor
 from cro_cmo.services import TransitionError
 from cro_cmo.uploads import ACCEPT_ATTRIBUTE, document_max_bytes, size_words
 
 register = template.Library()
 
-HEADINGS = {"rfp": "Attachments", "proposal": "Proposal files"}
+# What the panel is called on each record's page (and what it says while empty).
+HEADINGS = {"rfp": "Attachments", "proposal": "Proposal files", "contract": "Documents", "milestone": "Documents"}
 
 
 @register.inclusion_tag("contracts/_documents_panel.html", takes_context=True)
@@ -50,13 +52,15 @@ def documents_panel(context, record):
     prefix = f"documents-{name}-{record.pk}"
     return {
         "csrf_token": context.get("csrf_token"),
-        "heading": HEADINGS.get(name, "Documents"),
+        "heading": HEADINGS.get(name, "Documents") + (f": {record.name}" if name == "milestone" else ""),
+        "empty": f"No {HEADINGS.get(name, 'Documents').lower()} yet.",
         "groups": groups,
         "titles": [group["latest"].title for group in groups],
         "can_upload": can_upload,
         "closed_reason": closed_reason,
         "upload_url": reverse(f"document-upload-{name}", kwargs={"pk": record.pk}) if can_upload else "",
         "prefix": prefix,
+        "anchor": panel_anchor(record),
         "accept": ACCEPT_ATTRIBUTE,
         "max_size": size_words(document_max_bytes()),
     }
