@@ -60,11 +60,13 @@ class ChangeOrderItemForm(forms.Form):
     """One milestone row: add one (name, due date, amount), change one (any of them) or remove one."""
 
     action = forms.ChoiceField(
-        label="Milestone change",
+        label="What",
         required=False,
         choices=[("", "—"), *ChangeOrderItemAction.choices],
     )
-    milestone = forms.ModelChoiceField(label="Milestone", required=False, queryset=Milestone.objects.none())
+    milestone = forms.ModelChoiceField(
+        label="Milestone", required=False, queryset=Milestone.objects.none(), empty_label="— (for a change or removal)"
+    )
     name = forms.CharField(label="Name", required=False, max_length=200)
     due_date = forms.DateField(label="Due date", required=False, widget=DateInput())
     amount = forms.DecimalField(label="Amount", required=False, min_value=0, **MONEY)

@@ -162,6 +162,7 @@ def test_sign_deliver_invoice_and_amend_a_work_order(page, new_page, parties, tm
     invoice_form.get_by_label("Invoice number").fill("ORB-2024-017")
     invoice_form.get_by_label("Amount").fill("40000")
     invoice_form.get_by_label("For milestone").select_option(label="Stability protocol")
+    shot(page, "contract-invoice-form")
     invoice_form.get_by_role("button", name="Submit invoice").click()
     expect(flash(page)).to_contain_text("Invoice submitted")
     expect(page.get_by_test_id("invoice-row")).to_contain_text("ORB-2024-017")
@@ -188,10 +189,11 @@ def test_sign_deliver_invoice_and_amend_a_work_order(page, new_page, parties, tm
     proposal.get_by_label("Reason").fill("Add an 18-month pull requested by the agency.")
     proposal.get_by_label("Change of value").fill("20000")
     item = proposal.get_by_test_id("change-order-item-row").first
-    item.get_by_label("Milestone change").select_option("add")
+    item.get_by_label("What").select_option("add")
     item.get_by_label("Name").fill("Eighteen-month report")
     item.get_by_label("Due date").fill((timezone.localdate() + timedelta(days=290)).isoformat())
     item.get_by_label("Amount").fill("20000")
+    shot(page, "contract-change-order-form")
     proposal.get_by_role("button", name="Propose change order").click()
     expect(flash(page)).to_contain_text("Change order proposed")
     change_order = page.get_by_test_id("change-order").first
