@@ -211,7 +211,7 @@ class ContractSummarySerializer(serializers.Serializer):
         help_text="Invoiced / budget, in percent; null while the budget is zero.",
     )  # fmt: skip
     time_elapsed_percent = serializers.DecimalField(
-        max_digits=8, decimal_places=1, read_only=True, allow_null=True,
+        max_digits=8, decimal_places=1, read_only=True,
         help_text="(today − start) / (end − start), in percent, between 0 and 100.",
     )  # fmt: skip
     next_milestone = NextMilestoneSerializer(
@@ -292,7 +292,7 @@ class ContractSerializer(InputSerializer):
         help_text="Invoiced / budget, in percent; null while the budget is zero.",
     )  # fmt: skip
     time_elapsed_percent = serializers.DecimalField(
-        max_digits=8, decimal_places=1, read_only=True, allow_null=True,
+        max_digits=8, decimal_places=1, read_only=True,
         help_text="(today − start) / (end − start), in percent, between 0 and 100.",
     )  # fmt: skip
     next_milestone = NextMilestoneSerializer(read_only=True, allow_null=True)
