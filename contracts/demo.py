@@ -14,16 +14,13 @@ deadline publish with a future one first and then move the deadline back (see ``
 from __future__ import annotations
 
 import datetime
-import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts.demo import DEMO_PASSWORD
-from accounts.models import Role, User
+from accounts.models import User
 from contracts.models import RFP, Proposal, RFPCriterion
 from contracts.services.awards import rfp_award
 from contracts.services.proposals import proposal_reject, proposal_save_draft, proposal_shortlist, proposal_submit
@@ -82,25 +79,24 @@ def _day(days: int) -> datetime.date:
 
 
 def _bidder(vendor, users: dict[str, User]) -> User:
-    """Who answers for ``vendor``: its demo user (carol, dave, erin), else its bid desk — a member created
-    here for the vendors the demo users do not cover (they sign in with the demo password too)."""
+    """Who answers for ``vendor``: its demo user (carol, dave, erin), else its bid desk (made with the other
+    demo users by ``accounts.demo.seed`` for the vendors ``bid_desk_vendors`` names)."""
     for user in users.values():
         if user.vendor_id == vendor.pk and user.can_act:
             return user
-    email = f"bids@{vendor.slug}.test"
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        user = User(email=email, full_name=f"{vendor.name} bid desk", vendor=vendor, role=Role.MEMBER)
-        user.password = _demo_password_hash()
-        user.save()
-    users[email] = user
-    return user
+    raise LookupError(f"No demo user acts for {vendor.slug}: add it to bid_desk_vendors().")
 
 
-@functools.cache
-def _demo_password_hash() -> str:
-    # Hashed once per run: a strong hash costs most of a second, and these desks share the demo password.
-    return make_password(DEMO_PASSWORD)
+def _other_cros(vendors: dict) -> list:
+    """The directory's other CROs that bid on the clinical-monitoring RFP (generated vendors; none when
+    seed_demo runs with --vendors 0)."""
+    return [v for v in vendors.values() if v.kind == "cro" and v.slug != "northwind-clinical"][:2]
+
+
+def bid_desk_vendors(vendors: dict) -> list[str]:
+    """The vendors that act in these stories without a named demo user: each gets a bid desk
+    (``bids@<slug>.test``, ``accounts.demo.seed``)."""
+    return ["lyon-aseptic", *(v.slug for v in _other_cros(vendors))]
 
 
 def _propose(bid: Bid, rfp: RFP, vendors: dict, users: dict, *, submit: bool = True) -> Proposal:
@@ -348,8 +344,7 @@ def _acme_awarded(alice, acme, vendors, users) -> None:
             ],
         ),
     ]  # fmt: skip
-    # Other CROs of the directory (generated vendors; none when seed_demo runs with --vendors 0).
-    others = [v for v in vendors.values() if v.kind == "cro" and v.slug != "northwind-clinical"][:2]
+    others = _other_cros(vendors)
     if others:
         bids.append(
             Bid(
