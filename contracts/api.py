@@ -8,7 +8,7 @@ caller may change), every change calls a service in ``contracts.services``; a re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -29,7 +29,7 @@ from contracts.serializers import (
     RFPSerializer,
 )
 from cro_cmo.api.exceptions import django_errors_as_drf
-from cro_cmo.api.schema import ERRORS
+from cro_cmo.api.schema import ERRORS, ErrorDetailSerializer
 from cro_cmo.api.viewsets import BaseViewSet, HistoryActionMixin, ReadOnlyBaseViewSet
 
 PROPOSAL_OF_OTHER_RFP = "This proposal was not made for this RFP."
@@ -101,25 +101,55 @@ class RFPViewSet(RFPComparisonActions, HistoryActionMixin, BaseViewSet):
         reason = _body(RequiredReasonSerializer, request)["reason"]
         return self._fresh(services.rfp_cancel(actor=request.user, rfp=rfp, reason=reason))
 
-    @extend_schema(request=AwardSerializer, responses=AwardResultSerializer)
+    @extend_schema(
+        request=AwardSerializer,
+        responses={
+            200: AwardResultSerializer,
+            403: OpenApiResponse(
+                ErrorDetailSerializer,
+                description="Your role may not do this: a viewer, a vendor's people, or a sponsor member giving "
+                "an ``override_reason`` (only a sponsor admin overrides the qualification check).",
+            ),
+            409: OpenApiResponse(
+                ErrorDetailSerializer,
+                description="Not possible now: the RFP has not closed or is awarded; the proposal is not "
+                "submitted or shortlisted; or your company has not qualified (or has disqualified) the vendor "
+                "and no sponsor admin's ``override_reason`` was given — the message names the status.",
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def award(self, request, *args, **kwargs):
-        """Accept one proposal of a closed RFP: the others are rejected and the contract is created."""
+        """Accept one proposal of a closed RFP: the others are rejected and the contract is created.
+
+        The vendor must be approved or conditionally approved by your company; otherwise a sponsor admin
+        awards it with ``override_reason``. ``warnings`` say what did not block the award."""
         rfp = self.get_object()
         body = _body(AwardSerializer, request)
         if body["proposal"].rfp_id != rfp.pk:
             raise serializers.ValidationError({"proposal": [PROPOSAL_OF_OTHER_RFP]})
-        contract = services.rfp_award(actor=request.user, proposal=body["proposal"], reason=body["reason"])
+        contract = services.rfp_award(
+            actor=request.user,
+            proposal=body["proposal"],
+            reason=body["reason"],
+            override_reason=body["override_reason"],
+        )
         fresh = self.queryset.get(pk=rfp.pk)
         return Response(
-            {"rfp": self.get_serializer(fresh).data, "contract": contract.pk, "contract_number": contract.number}
+            {
+                "rfp": self.get_serializer(fresh).data,
+                "contract": contract.pk,
+                "contract_number": contract.number,
+                "warnings": contract.award_warnings,
+            }
         )
 
     @extend_schema(request=InviteSerializer, responses=InviteResultSerializer)
     @action(detail=True, methods=["post"])
     def invite(self, request, *args, **kwargs):
-        """Invite vendors to a draft or published RFP; ``warnings`` are for the sponsor's eyes (expired
-        certificates). Vendors already invited are left as they are."""
+        """Invite vendors to a draft or published RFP; ``warnings`` are for the sponsor's eyes (a vendor your
+        company has not qualified, is still qualifying or has disqualified; an expired certificate). Vendors
+        already invited are left as they are."""
         rfp = self.get_object()
         vendors = _body(InviteSerializer, request)["vendors"]
         invitations, warnings = services.rfp_invite(actor=request.user, rfp=rfp, vendors=vendors)

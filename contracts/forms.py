@@ -127,6 +127,26 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class AwardForm(forms.Form):
+    """The award's confirmation. Whether ``override_reason`` is needed (and who may give it) is the
+    service's rule (``rfp_award``): the page shows the box only to sponsor admins when it is needed."""
+
+    reason = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Why this proposal (optional)",
+        help_text="Kept in the history of the award.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    override_reason = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Reason for overriding the qualification check",
+        help_text="Required: kept on the proposal and in its history, with your name.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class QuestionForm(forms.Form):
     text = forms.CharField(max_length=5000, label="Your question", widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -244,13 +244,29 @@ class RequiredReasonSerializer(serializers.Serializer):
 
 class AwardSerializer(serializers.Serializer):
     proposal = _VisibleRelatedField(model=Proposal, action="change", help_text="The proposal to accept.")
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=REASON_MAX, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=REASON_MAX, default="", help_text="Why this proposal (history)."
+    )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=REASON_MAX,
+        default="",
+        help_text="Needed when your company has not qualified the vendor (no record, not qualified, in "
+        "qualification) or has disqualified it: why you award it anyway. Only a sponsor admin may give one "
+        "(403 for a member); without it such an award answers 409. Kept on the proposal and in its history.",
+    )
 
 
 class AwardResultSerializer(serializers.Serializer):
     rfp = RFPSerializer()
     contract = serializers.IntegerField(help_text="Id of the contract the award created.")
     contract_number = serializers.CharField()
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What did not block the award but you should know: a conditional approval, an expired "
+        "certificate, an override given though none was needed.",
+    )
 
 
 class InviteSerializer(serializers.Serializer):
@@ -260,5 +276,7 @@ class InviteSerializer(serializers.Serializer):
 class InviteResultSerializer(serializers.Serializer):
     invitations = InvitationSerializer(many=True, help_text="The invitations this call created.")
     warnings = serializers.ListField(
-        child=serializers.CharField(), help_text="Reasons to think twice (e.g. an expired certificate)."
+        child=serializers.CharField(),
+        help_text="Reasons to think twice, for your eyes only: a vendor your company has not qualified, is "
+        "still qualifying or has disqualified; an expired certificate.",
     )

@@ -22,6 +22,9 @@ urlpatterns = [
     path("proposals/<int:pk>/edit/", views.ProposalEditView.as_view(), name="proposal-edit"),
     path("proposals/<int:pk>/submit/", views.proposal_submit, name="proposal-submit"),
     path("proposals/<int:pk>/withdraw/", views.proposal_withdraw, name="proposal-withdraw"),
+    path("proposals/<int:pk>/shortlist/", views.proposal_shortlist, name="proposal-shortlist"),
+    path("proposals/<int:pk>/reject/", views.proposal_reject, name="proposal-reject"),
+    path("proposals/<int:pk>/award/", views.proposal_award, name="proposal-award"),
     # Documents (one panel for RFPs, proposals, contracts, milestones): upload per kind of record, download.
     *(
         path(

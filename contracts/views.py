@@ -6,6 +6,8 @@ before any write), every change through ``contracts.services``. A refused step (
 wrong side) comes back as a message on the RFP page, never a 500.
 """
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,10 +17,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contracts import services
-from contracts.choices import LIVE_PROPOSAL_STATES, InvitationState, ProposalState, RFPState
+from contracts.choices import LIVE_PROPOSAL_STATES, ContractKind, InvitationState, ProposalState, RFPState
 from contracts.filtersets import RFPFilterSet
 from contracts.forms import (
     AnswerForm,
+    AwardForm,
     CriterionFormSet,
     InviteForm,
     LineItemFormSet,
@@ -28,11 +31,14 @@ from contracts.forms import (
     ReasonForm,
     RFPForm,
 )
-from contracts.models import RFP, Invitation, Proposal, Question
+from contracts.models import RFP, Contract, Invitation, Proposal, Question
+from contracts.services.awards import AWARD_NEEDS_OVERRIDE, award_contract_kind, award_gate
+from contracts.services.vendor_checks import vendor_check, vendor_checks
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.generic_views import ObjectDetailView, ObjectEditView, ObjectListView
 from cro_cmo.models import CHANGE, VIEW
 from cro_cmo.services import TransitionError
+from cro_cmo.transitions import transition_refusal
 from vendors.models import Vendor
 
 
@@ -209,7 +215,7 @@ def _add_errors(form, exc: ValidationError) -> None:
 
 
 class RFPDetailView(ObjectDetailView):
-    queryset = RFP.objects.select_related("program", "sponsor")
+    queryset = RFP.objects.select_related("program", "sponsor", "opened_by")
 
     def get_template_names(self):
         return ["contracts/rfp_detail.html"]
@@ -221,6 +227,7 @@ class RFPDetailView(ObjectDetailView):
         questions = Question.objects.for_user(user).filter(rfp=rfp).select_related("asked_by_vendor")
         context.update(
             is_sponsor_side=is_sponsor_side,
+            can_cancel=is_sponsor_side and context["can_change"] and rfp.state in (RFPState.DRAFT, RFPState.PUBLISHED),
             show_ceiling="budget_ceiling" not in rfp.hidden_fields_for(user),
             criteria=list(rfp.criteria.all()),
             categories=list(rfp.categories.all()),
@@ -228,12 +235,18 @@ class RFPDetailView(ObjectDetailView):
             can_act=user.can_act,
         )
         if is_sponsor_side:
+            # Proposals the sponsor may open: for a sealed RFP none before it closes (for_user).
+            proposals = list(
+                Proposal.objects.for_user(user).filter(rfp=rfp).select_related("vendor").order_by("vendor__name")
+            )
+            checks = vendor_checks(rfp.sponsor_id, [p.vendor for p in proposals])  # two queries for all rows
             context.update(
                 invitations=list(rfp.invitations.select_related("vendor")),
-                # Proposals the sponsor may open: for a sealed RFP none before it closes (for_user).
-                proposals=list(
-                    Proposal.objects.for_user(user).filter(rfp=rfp).select_related("vendor").order_by("vendor__name")
-                ),
+                proposals=proposals,
+                proposal_rows=[(p, checks[p.vendor_id]) for p in proposals],
+                # Shortlist / reject / award: the sponsor's members and admins, once bidding has ended.
+                can_evaluate=context["can_change"] and user.can_act and rfp.state == RFPState.CLOSED,
+                award=_award_summary(user, rfp),
                 # The picker offers only vendors not invited yet (inviting twice is refused anyway).
                 invite_vendors=Vendor.objects.for_user(user)
                 .exclude(rfp_invitations__rfp=rfp)
@@ -253,12 +266,38 @@ class RFPDetailView(ObjectDetailView):
             context.update(
                 invitation=invitation,
                 proposal=proposal,
+                contract=(
+                    Contract.objects.for_user(user).filter(source_proposal=proposal).first()
+                    if proposal is not None and proposal.state == ProposalState.ACCEPTED
+                    else None
+                ),
                 question_form=QuestionForm(),
                 reason_form=ReasonForm(),
                 questions_open=rfp.state == RFPState.PUBLISHED and timezone.now() < rfp.questions_until,
                 bidding_open=rfp.state == RFPState.PUBLISHED and timezone.now() < rfp.response_deadline,
             )
         return context
+
+
+def _award_summary(user, rfp) -> dict | None:
+    """An awarded RFP's outcome for the sponsor's page: the contract (number, title, value, milestones), the
+    winner's qualification now and the override the award was given with, if any."""
+    if rfp.state != RFPState.AWARDED:
+        return None
+    contract = (
+        Contract.objects.for_user(user)
+        .filter(source_proposal__rfp=rfp)
+        .select_related("vendor", "parent", "source_proposal__award_override_by")
+        .prefetch_related("milestones")
+        .first()
+    )
+    if contract is None:
+        return None
+    return {
+        "contract": contract,
+        "proposal": contract.source_proposal,
+        "check": vendor_check(rfp.sponsor_id, contract.vendor),
+    }
 
 
 # --- Sponsor actions -------------------------------------------------------------------------------------
@@ -286,23 +325,43 @@ def _invite(request, rfp, vendors):
     return True
 
 
+PICKER_MAX_VENDORS = 50
+
+
+def _ids(values) -> list[str]:
+    return [v for v in values if v.isascii() and v.isdigit() and len(v) < 19][:PICKER_MAX_VENDORS]
+
+
 @login_required
 def invite_picker(request):
-    """From the directory: ticked vendors (``?vendor=<slug>``) → one of the sponsor's draft or published RFPs."""
+    """Vendors chosen elsewhere → one of the sponsor's draft or published RFPs.
+
+    ``?v=<slug>&v=…`` (the directory's ticked vendors, a shortlist, the compare page) or ``?vendor=<slug>``
+    (a profile) preselect the vendors; ``?rfp=<id>`` the RFP. Before inviting, the page previews each
+    chosen vendor's warnings (the sponsor's qualification, expired certificates) in constant queries.
+    """
     if request.user.sponsor_id is None:
         raise PermissionDenied("Only a sponsor's people invite vendors to RFPs.")
+    _require_can_act(request.user)
+    visible = Vendor.objects.for_user(request.user)
     if request.method == "POST":
-        _require_can_act(request.user)
         form = InviteForm(request.POST, user=request.user)
         if form.is_valid():
             rfp = form.cleaned_data["rfp"]
             if _invite(request, rfp, list(form.cleaned_data["vendors"])):
                 return redirect(rfp.get_absolute_url())
+        chosen = list(visible.filter(pk__in=_ids(request.POST.getlist("vendors"))).order_by("name"))
     else:
-        slugs = request.GET.getlist("vendor")
-        initial = {"vendors": list(Vendor.objects.filter(slug__in=slugs[:50]).values_list("pk", flat=True))}
+        slugs = [s for s in [*request.GET.getlist("v"), *request.GET.getlist("vendor")] if s.isascii()]
+        chosen = list(visible.filter(slug__in=slugs[:PICKER_MAX_VENDORS]).order_by("name"))
+        initial = {"vendors": [vendor.pk for vendor in chosen]}
+        rfp_id = _ids([request.GET.get("rfp", "")])
         form = InviteForm(initial=initial, user=request.user)
-    return render(request, "contracts/invite_picker.html", {"form": form})
+        if rfp_id and form.fields["rfp"].queryset.filter(pk=rfp_id[0]).exists():
+            form.initial["rfp"] = int(rfp_id[0])
+    checks = vendor_checks(request.user.sponsor_id, chosen)
+    preview = [checks[vendor.pk] for vendor in chosen]
+    return render(request, "contracts/invite_picker.html", {"form": form, "preview": preview})
 
 
 @login_required
@@ -327,6 +386,102 @@ def rfp_cancel(request, pk):
     rfp = _object_for_change(request, RFP, pk)
     _run(request, services.rfp_cancel, "RFP cancelled.", rfp=rfp, reason=request.POST.get("reason", "")[:2000])
     return redirect(rfp.get_absolute_url())
+
+
+# --- Evaluation and award (sponsor) -------------------------------------------------------------------------
+
+
+def _proposals_url(proposal) -> str:
+    return proposal.rfp.get_absolute_url() + "#proposals"
+
+
+@login_required
+@require_POST
+def proposal_shortlist(request, pk):
+    proposal = _object_for_change(request, Proposal, pk)
+    _run(request, services.proposal_shortlist, f"{proposal.vendor.name}: proposal shortlisted.", proposal=proposal)
+    return redirect(_proposals_url(proposal))
+
+
+@login_required
+@require_POST
+def proposal_reject(request, pk):
+    proposal = _object_for_change(request, Proposal, pk)
+    _run(request, services.proposal_reject, f"{proposal.vendor.name}: proposal rejected; the vendor is told.",
+         proposal=proposal, reason=request.POST.get("reason", "").strip()[:2000])  # fmt: skip
+    return redirect(_proposals_url(proposal))
+
+
+@login_required
+def proposal_award(request, pk):
+    """Confirm the award of a proposal (GET), then award it (POST): the contract is created, the other
+    proposals are rejected. The page shows the vendor's qualification by the sponsor and, when the gate
+    needs it, the override box — to sponsor admins only; a member reads who must award instead."""
+    proposal = _object_for_change(request, Proposal, pk)
+    rfp = proposal.rfp
+    if request.user.sponsor_id != rfp.sponsor_id:
+        # A vendor's people reach their own proposal, but the decision (and the sponsor's private
+        # qualification shown here) is not theirs.
+        if request.method != "POST":
+            raise PermissionDenied(services.NOT_SPONSOR_MEMBER)
+        messages.error(request, services.NOT_SPONSOR_MEMBER)
+        return redirect(rfp.get_absolute_url())
+    form = AwardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract = services.rfp_award(
+                actor=request.user,
+                proposal=proposal,
+                reason=form.cleaned_data["reason"],
+                override_reason=form.cleaned_data["override_reason"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        except (TransitionError, PermissionDenied) as exc:
+            # The gate's "give a reason" sits next to the box it asks to fill; anything else at the top.
+            check = vendor_check(rfp.sponsor_id, proposal.vendor)
+            needs_reason = AWARD_NEEDS_OVERRIDE.format(vendor=proposal.vendor.name, phrase=check.phrase)
+            form.add_error("override_reason" if str(exc) == needs_reason else None, _error_text(exc))
+        else:
+            messages.success(request, f"Awarded to {proposal.vendor.name} — contract {contract.number}.")
+            for warning in contract.award_warnings:
+                messages.warning(request, warning)
+            return redirect(rfp.get_absolute_url() + "#award")
+    elif request.method != "POST":
+        refusal = _award_refusal(rfp, proposal)
+        if refusal:
+            messages.error(request, refusal)
+            return redirect(_proposals_url(proposal))
+    check = vendor_check(rfp.sponsor_id, proposal.vendor)
+    kind, msa = award_contract_kind(proposal)
+    start = rfp.desired_start
+    milestones = [
+        (m, m.due_date or start + datetime.timedelta(days=m.due_offset_days)) for m in proposal.milestones.all()
+    ]
+    others = (
+        Proposal.objects.filter(rfp=rfp, state__in=[ProposalState.SUBMITTED, ProposalState.SHORTLISTED])
+        .exclude(pk=proposal.pk)
+        .count()
+    )
+    context = {
+        "object": proposal, "rfp": rfp, "form": form, "check": check,
+        "gate": award_gate(actor=request.user, proposal=proposal, check=check),
+        "contract_kind": dict(ContractKind.choices)[kind], "msa": msa, "milestones": milestones, "others": others,
+    }  # fmt: skip
+    return render(request, "contracts/award_confirm.html", context)
+
+
+def _award_refusal(rfp, proposal) -> str:
+    """Why the confirmation page cannot offer an award now ("" when it can); the service says it again."""
+    if rfp.state != RFPState.CLOSED:
+        return (
+            services.AWARD_NOT_CLOSED
+            if rfp.state == RFPState.PUBLISHED
+            else transition_refusal(RFP, "award", rfp.state)
+        )
+    if proposal.state not in Proposal.TRANSITIONS["accept"].source:
+        return transition_refusal(Proposal, "accept", proposal.state)
+    return ""
 
 
 @login_required

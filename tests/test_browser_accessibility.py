@@ -14,6 +14,7 @@ from contracts.models import RFP, Contract
 from cro_cmo import views
 from sponsors.models import Program
 from tests.browser import DESKTOP, MOBILE, screenshot, sign_in
+from tests.test_browser_award import closed_rfp
 from vendors.models import Certification, ServiceOffering, Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -123,6 +124,10 @@ def walk_more(page):
     # sheets), awarded (scores fixed).
     for rfp in RFP.objects.filter(sponsor__slug="acme-pharma", state__in=["published", "closed", "awarded"]):
         visit(page, f"/rfps/{rfp.pk}/compare/", f"rfp-compare-{rfp.state}")
+    # The award's confirmation with the override box (Orbital is in qualification), and the closed RFP's rows.
+    closed = closed_rfp()
+    visit(page, closed.get_absolute_url(), "rfp-closed-actions")
+    visit(page, f"/rfps/proposals/{closed.proposals.get(vendor__slug='orbital-cdmo').pk}/award/", "award-confirm")
     # Contracts: the list, and the page of the contract the award made (both parties open it below).
     visit(page, "/contracts/", "contract-list")
     contract = Contract.objects.filter(sponsor__slug="acme-pharma", vendor__slug="northwind-clinical").first()
