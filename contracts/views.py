@@ -426,7 +426,7 @@ def proposal_award(request, pk):
             raise PermissionDenied(services.NOT_SPONSOR_MEMBER)
         messages.error(request, services.NOT_SPONSOR_MEMBER)
         return redirect(rfp.get_absolute_url())
-    form = AwardForm(request.POST or None)
+    form = AwardForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             contract = services.rfp_award(

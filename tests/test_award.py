@@ -478,3 +478,20 @@ def test_api_award_by_a_member_of_an_approved_vendor_with_warnings(personas, bid
         "Vendor Y is only conditionally approved by your company: the award stands on its conditions. "
         "Note: Line clearance CAPA open."
     ]
+
+
+def test_a_conditional_approval_is_stated_on_the_confirmation_and_the_outcome(client, personas, bids):
+    p = personas
+    _, proposals = bids
+    qualify(p, p.vendor_y, "conditionally_approved", "Line clearance CAPA open until June.")
+    login(client, p.sponsor_a_member)
+    url = reverse("proposal-award", args=[proposals["y"].pk])
+    confirm = text(client.get(url))
+    assert "Vendor Y is only conditionally approved by your company: the award stands on its conditions" in confirm
+    assert 'name="override_reason"' not in confirm  # it passes the gate: nothing to override
+    response = client.post(url, {}, follow=True)
+    page = text(response)
+    assert "Vendor Y is only conditionally approved by your company" in page  # the warning message
+    card = words(response.content.decode().split('data-testid="award"', 1)[1].split('id="proposals"', 1)[0])
+    assert "Qualification Conditionally approved by your company: Line clearance CAPA open until June." in card
+    assert Proposal.objects.get(pk=proposals["y"].pk).award_override_reason == ""
