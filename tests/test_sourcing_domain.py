@@ -636,6 +636,15 @@ def test_contract_numbers_count_per_sponsor(personas):
     assert services.contract_number_next(p.sponsor_b, "msa") == (1, "MSA-00001")
 
 
+def test_an_award_skips_a_contract_number_typed_by_hand(personas, closed_rfp_with_two_bids):
+    p = personas
+    _, x, _ = closed_rfp_with_two_bids
+    # Numbers are editable before signature: someone already used the number the award would take next.
+    ContractFactory(sponsor=p.sponsor_a, vendor=p.vendor_y, sequence=1, number="SA-00002")
+    contract = services.rfp_award(actor=p.sponsor_a_admin, proposal=x)
+    assert (contract.sequence, contract.number) == (3, "SA-00003")
+
+
 # --- Who sees what ----------------------------------------------------------------------------------------
 
 

@@ -41,11 +41,20 @@ def contract_number_next(sponsor: Sponsor, kind: str) -> tuple[int, str]:
     """The next running number of the sponsor's contracts and its display form (``WO-00012``).
 
     Locks the sponsor's row (call inside a transaction), so two awards at once get different numbers;
-    the unique constraints on (sponsor, sequence) and (sponsor, number) back this up.
+    the unique constraints on (sponsor, sequence) and (sponsor, number) back this up. Skips a number
+    someone typed by hand for an earlier contract (numbers are editable before signature, so ``WO-00007``
+    may exist before the seventh contract does).
     """
     Sponsor.objects.select_for_update().filter(pk=sponsor.pk).first()
-    last = Contract.objects.filter(sponsor=sponsor).aggregate(last=Max("sequence"))["last"] or 0
-    return last + 1, f"{CONTRACT_NUMBER_PREFIX[kind]}-{last + 1:05d}"
+    sequence = (Contract.objects.filter(sponsor=sponsor).aggregate(last=Max("sequence"))["last"] or 0) + 1
+    taken = set(
+        Contract.objects.filter(sponsor=sponsor, number__startswith=CONTRACT_NUMBER_PREFIX[kind]).values_list(
+            "number", flat=True
+        )
+    )
+    while f"{CONTRACT_NUMBER_PREFIX[kind]}-{sequence:05d}" in taken:
+        sequence += 1
+    return sequence, f"{CONTRACT_NUMBER_PREFIX[kind]}-{sequence:05d}"
 
 
 def _active_msa(sponsor_id: int, vendor_id: int, on: datetime.date) -> Contract | None:

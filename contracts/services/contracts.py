@@ -227,13 +227,8 @@ def _milestones_replace(actor, contract: Contract, milestones: Sequence[Mapping[
 
 
 def _number_next_free(sponsor, kind: str) -> tuple[int, str]:
-    """``contract_number_next``, skipping a number someone typed by hand for an earlier contract (numbers
-    are editable before signature, so ``WO-00007`` may exist before the seventh contract does)."""
-    sequence, number = contract_number_next(sponsor, kind)
-    while Contract.objects.filter(sponsor=sponsor, number=number).exists():
-        sequence += 1
-        number = f"{number.rsplit('-', 1)[0]}-{sequence:05d}"
-    return sequence, number
+    """``contract_number_next`` (which skips numbers typed by hand): one rule for awards and direct creation."""
+    return contract_number_next(sponsor, kind)
 
 
 @transaction.atomic
