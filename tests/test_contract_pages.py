@@ -380,12 +380,6 @@ def test_the_detail_page_costs_the_same_queries_whatever_it_holds(client, person
     assert large_count == small_count
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contracts.services.signatures.signatures_with_match reads each change-order signature's change order, "
-    "its contract and its items one by one (change_order_content orders items with a query): two queries per "
-    "approved change order. Fixed there, this test passes (and strict xfail then asks to drop this mark).",
-)
 def test_the_detail_page_costs_the_same_queries_with_signed_change_orders(client, personas):
     small = signed(personas, work_order(personas, milestones=1))
     _fill(personas, small, 1, approve_change_orders=True)

@@ -135,7 +135,8 @@ def change_order_content(change_order: ChangeOrder) -> dict[str, Any]:
                 "due_date": _date(item.due_date),
                 "amount": _money(item.amount),
             }
-            for item in change_order.items.order_by("id")
+            # Sorted here rather than by order_by(), so a prefetch of the items is used (the contract page).
+            for item in sorted(change_order.items.all(), key=lambda item: item.pk)
         ],
     }
 
@@ -156,9 +157,12 @@ def signatures_with_match(contract: Contract) -> list[Signature]:
     """The contract's signatures, oldest first, each with ``matches`` set (the contract's hash computed
     once; for the contract page)."""
     current = content_sha256(contract)
-    signatures = list(contract.signatures.select_related("change_order", "signer"))
+    signatures = list(
+        contract.signatures.select_related("change_order", "signer").prefetch_related("change_order__items")
+    )
     for signature in signatures:
         if signature.change_order_id:
+            signature.change_order.contract = contract  # the hash names the contract: no query per signature
             signature.matches = signature.content_sha256 == change_order_sha256(signature.change_order)
         else:
             signature.matches = signature.content_sha256 == current
