@@ -1,7 +1,7 @@
 """Filtersets of the sourcing records, shared by the browser lists (``/rfps/``) and the API."""
 
 import django_filters
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 
 from contracts.budget import with_budget
 from contracts.choices import (
@@ -16,7 +16,7 @@ from contracts.choices import (
     Side,
 )
 from contracts.models import RFP, ChangeOrder, Contract, Invitation, Invoice, Milestone, Proposal
-from contracts.services.milestones import overdue
+from contracts.services.milestones import contract_overdue_q, overdue
 from cro_cmo.api.filters import BaseFilterSet, UtcIsoDateTimeFilter
 from sponsors.models import Program
 from vendors.models import Vendor
@@ -110,11 +110,6 @@ def contract_over_budget() -> Q:
     return Q(invoiced__gt=F("budget"))
 
 
-def contract_has_overdue() -> Exists:
-    """Whether the outer contract has an overdue milestone (``contracts.services.milestones.overdue``)."""
-    return Exists(overdue(Milestone.objects.filter(contract=OuterRef("pk"))))
-
-
 class ContractOrderingFilter(django_filters.OrderingFilter):
     """``ordering=number|end|value|burn`` (``-`` for descending); burn is computed, contracts with no
     budget sort last either way."""
@@ -137,13 +132,15 @@ class ContractOrderingFilter(django_filters.OrderingFilter):
 
 class ContractFilterSet(VisibleChoicesMixin, BaseFilterSet):
     """``q`` (number or title), ``state``, ``kind``, ``vendor`` and ``program`` (ids; each repeatable, OR),
-    ``end_before`` (date), ``over_budget`` (invoiced beyond the budget), ``overdue`` (has an overdue
-    milestone), ``ordering`` (number, end, value, burn)."""
+    ``vendor_name`` (part of the vendor's name, any case), ``end_before`` (date), ``over_budget`` (invoiced
+    beyond the budget), ``overdue`` (has an overdue milestone: ``contracts.services.milestones``, the one
+    definition), ``ordering`` (number, end, value, burn)."""
 
     q = django_filters.CharFilter(method="search", label="Search")
     state = django_filters.MultipleChoiceFilter(choices=ContractState.choices, distinct=False, label="Status")
     kind = django_filters.MultipleChoiceFilter(choices=ContractKind.choices, distinct=False)
     vendor = django_filters.ModelMultipleChoiceFilter(queryset=Vendor.objects.all(), distinct=False)
+    vendor_name = django_filters.CharFilter(field_name="vendor__name", lookup_expr="icontains", label="Vendor name")
     program = django_filters.ModelMultipleChoiceFilter(
         queryset=Program.objects.all(), distinct=False, label="Programme"
     )
@@ -161,7 +158,10 @@ class ContractFilterSet(VisibleChoicesMixin, BaseFilterSet):
 
     class Meta:
         model = Contract
-        fields = ["q", "state", "kind", "vendor", "program", "end_before", "over_budget", "overdue", "updated_after"]
+        fields = [
+            "q", "state", "kind", "vendor", "vendor_name", "program", "end_before", "over_budget", "overdue",
+            "updated_after",
+        ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -189,8 +189,8 @@ class ContractFilterSet(VisibleChoicesMixin, BaseFilterSet):
     def filter_overdue(self, queryset, name, value):
         if value is None:
             return queryset
-        has_overdue = contract_has_overdue()
-        return queryset.filter(has_overdue) if value else queryset.filter(~has_overdue)
+        has_overdue = contract_overdue_q()  # the one definition (contracts.services.milestones)
+        return queryset.filter(has_overdue) if value else queryset.exclude(has_overdue)
 
 
 # --- Contract execution: milestones, change orders, invoices (the API lists) -------------------------------

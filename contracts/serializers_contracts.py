@@ -35,7 +35,7 @@ from contracts.choices import (
 )
 from contracts.models import ChangeOrder, ChangeOrderItem, Contract, Invoice, Milestone, Signature
 from contracts.serializers import REASON_MAX, InputSerializer, _user, _VisibleRelatedField
-from contracts.services.milestones import milestone_is_overdue, slippage_days
+from contracts.services.milestones import is_overdue, milestone_is_overdue, slippage_days
 from contracts.services.signatures import signatures_with_match
 from cro_cmo.money import CURRENCY_CHOICES
 from sponsors.models import Program, Sponsor
@@ -68,7 +68,7 @@ ROW_VALUES = (
 
 
 def next_milestone_subquery():
-    """The outer contract's next milestone as one JSON object ``{id, name, due_date}``: the open one (not
+    """The outer contract's next milestone as one JSON object ``{id, name, due_date, state}``: the open one (not
     accepted, not removed) due first. One sub-select per contract of the page, not three."""
     open_milestones = (
         Milestone.objects.filter(contract=OuterRef("pk"))
@@ -76,7 +76,7 @@ def next_milestone_subquery():
         .order_by("due_date", "position", "id")
     )
     return Subquery(
-        open_milestones.values(json=JSONObject(id="id", name="name", due_date="due_date"))[:1],
+        open_milestones.values(json=JSONObject(id="id", name="name", due_date="due_date", state="state"))[:1],
         output_field=JSONField(),
     )
 
@@ -139,7 +139,8 @@ def contract_row_data(row: dict, today: datetime.date, tz=None) -> dict:
     upcoming, program = row["next_milestone"], row["program_names"]
     if upcoming is not None:
         due = str(upcoming["due_date"])[:10]
-        upcoming = {"id": upcoming["id"], "name": upcoming["name"], "due_date": due, "overdue": due < today.isoformat()}
+        late = is_overdue(datetime.date.fromisoformat(due), upcoming["state"], row["state"], today)
+        upcoming = {"id": upcoming["id"], "name": upcoming["name"], "due_date": due, "overdue": late}
     return {
         "id": row["id"],
         "number": row["number"],
@@ -175,7 +176,9 @@ class NextMilestoneSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     due_date = serializers.DateField()
-    overdue = serializers.BooleanField(help_text="Due date passed and not accepted.")
+    overdue = serializers.BooleanField(
+        help_text="Overdue: due date passed, neither accepted nor removed, and the contract active."
+    )
 
 
 class ContractSummarySerializer(serializers.Serializer):
@@ -383,7 +386,9 @@ class MilestoneSerializer(serializers.ModelSerializer):
     contract_number = serializers.CharField(source="contract.number", read_only=True)
     currency = serializers.CharField(source="contract.currency", read_only=True)
     state = serializers.ChoiceField(choices=MilestoneState.choices, read_only=True)
-    overdue = serializers.SerializerMethodField(help_text="Due date passed and not accepted (nor removed).")
+    overdue = serializers.SerializerMethodField(
+        help_text="Overdue: due date passed, neither accepted nor removed, and the contract active."
+    )
     slippage_days = serializers.SerializerMethodField(help_text="Days the due date moved past the baseline.")
     decided_by = serializers.SerializerMethodField(help_text="Who accepted or rejected it.")
 

@@ -11,19 +11,21 @@ convenience: the services refuse the rest.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audit.models import HistoryEntry
-from contracts.budget import contract_budget
+from contracts.budget import BudgetFigures, burn_percent, contract_budget, time_elapsed_percent
 from contracts.charts import BurnPoint, TimelineRow, burn_svg, milestone_timeline_svg
 from contracts.choices import (
     CLOSED_MILESTONE_STATES,
@@ -35,7 +37,7 @@ from contracts.choices import (
     MilestoneState,
     Side,
 )
-from contracts.filtersets import ContractFilterSet, contract_has_overdue
+from contracts.filtersets import ContractFilterSet
 from contracts.forms_contracts import (
     ChangeOrderForm,
     ChangeOrderItemFormSet,
@@ -46,6 +48,7 @@ from contracts.forms_contracts import (
     ReasonForm,
 )
 from contracts.models import ChangeOrder, ChangeOrderItem, Contract, Invoice, Milestone
+from contracts.serializers_contracts import ContractRows
 from contracts.services.change_orders import (
     change_order_approve,
     change_order_propose,
@@ -61,6 +64,7 @@ from contracts.services.invoices import (
     invoice_submit,
 )
 from contracts.services.milestones import (
+    is_overdue,
     milestone_accept,
     milestone_reject,
     milestone_start,
@@ -71,30 +75,78 @@ from contracts.services.milestones import (
 from contracts.services.signatures import CONTRACT_MEANING, _sign_refusal, contract_sign, signatures_with_match
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.generic_views import ObjectDetailView, ObjectListView
-from cro_cmo.models import CHANGE, VIEW
+from cro_cmo.models import CHANGE
 from cro_cmo.services import TransitionError
 from cro_cmo.transitions import transitions_allowed
 
 # --- List ------------------------------------------------------------------------------------------------
 
 
-def _open_milestones():
-    """The outer contract's milestones still owed, earliest due first."""
-    return (
-        Milestone.objects.filter(contract=OuterRef("pk"))
-        .exclude(state__in=CLOSED_MILESTONE_STATES)
-        .order_by("due_date", "position", "id")
-    )
+@dataclass(frozen=True)
+class ContractListRow:
+    """One row of ``/contracts/``, from a ``contract_rows`` row (the API list's): no model instance."""
+
+    id: int
+    url: str
+    number: str
+    kind_label: str
+    state_label: str
+    title: str
+    sponsor_name: str
+    vendor_name: str
+    program_code: str | None
+    value: Decimal
+    currency: str
+    figures: BudgetFigures
+    next_milestone_name: str | None
+    next_milestone_due: datetime.date | None
+    overdue: bool  # the next open milestone is overdue, i.e. the contract has one (contracts.services.milestones)
+
+    @classmethod
+    def of(cls, row: dict, today: datetime.date) -> ContractListRow:
+        upcoming, program = row["next_milestone"], row["program_names"]
+        due = None if upcoming is None else datetime.date.fromisoformat(str(upcoming["due_date"])[:10])
+        invoiced, budget = row["invoiced"], row["budget"]
+        figures = BudgetFigures(
+            currency=row["currency"],
+            budget=budget,
+            invoiced=invoiced,
+            paid=row["paid"],
+            remaining=budget - invoiced,
+            burn_percent=burn_percent(invoiced, budget),
+            time_elapsed_percent=time_elapsed_percent(row["start"], row["end"], today),
+        )
+        return cls(
+            id=row["id"],
+            url=reverse("contract-detail", kwargs={"pk": row["id"]}),
+            number=row["number"],
+            kind_label=ContractKind(row["kind"]).label,
+            state_label=ContractState(row["state"]).label,
+            title=row["title"],
+            sponsor_name=row["sponsor_name"],
+            vendor_name=row["vendor_name"],
+            program_code=program["code"] if program else None,
+            value=row["value"],
+            currency=row["currency"],
+            figures=figures,
+            next_milestone_name=None if upcoming is None else upcoming["name"],
+            next_milestone_due=due,
+            # The earliest open milestone is overdue exactly when any is: the rule, on this row's values.
+            overdue=due is not None and is_overdue(due, upcoming["state"], row["state"], today),
+        )
 
 
 class ContractListView(ObjectListView):
     """Sponsors: their contracts with every vendor. Vendors: their contracts with every sponsor.
 
-    Each row carries its burn, next open milestone and whether any milestone is overdue as annotations
-    (subqueries), so the page costs the same few queries for 2 contracts or 2 000.
+    Read as the API list reads its page (``ContractRows``): a plain ``COUNT`` of the filtered contracts (no
+    joins, no sub-selects), then the page's 25 ids picked by an inner sliced select and only those rows
+    read, with the names and the next open milestone as sub-selects (``contract_rows``). Whether a row has
+    an overdue milestone is read off its next open milestone (the earliest due), so no further sub-select.
+    The page costs the same few queries for 2 contracts or 20 000.
     """
 
-    queryset = Contract.objects.select_related("sponsor", "vendor", "program")
+    queryset = Contract.objects.all()
     filterset_class = ContractFilterSet
     paginate_by = 25
 
@@ -103,36 +155,51 @@ class ContractListView(ObjectListView):
             return ["contracts/contract_list_results.html"]
         return ["contracts/contract_list.html"]
 
-    def restricted_queryset(self, action=VIEW):
-        return (
-            super()
-            .restricted_queryset(action)
-            .annotate(
-                next_milestone_name=Subquery(_open_milestones().values("name")[:1]),
-                next_milestone_due=Subquery(_open_milestones().values("due_date")[:1]),
-                has_overdue=contract_has_overdue(),
-            )
-        )
-
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
+        # ObjectListView's steps, with the page read as rows (``ContractRows``) instead of model instances.
+        context = super(ObjectListView, self).get_context_data(**kwargs)
         user = self.request.user
-        for contract in context["objects"]:
-            contract.figures = contract_budget(contract)  # no query: columns of the row
-        _tidy_filters(context["filterset"].form, user)
-        context["can_add"] = False  # contracts come from awards (and the API) for now
-        context["is_vendor"] = user.vendor_id is not None
+        queryset = self.restricted_queryset()
+        filterset = self.filterset_class(self.request.GET or None, queryset=queryset, request=self.request)
+        if filterset.is_bound and not filterset.is_valid():
+            rows = queryset.none()
+        else:
+            rows = filterset.qs if filterset.is_bound else queryset
+        page = Paginator(ContractRows(rows), self.paginate_by).get_page(self.request.GET.get("page"))
+        today = timezone.localdate()
+        page.object_list = [ContractListRow.of(row, today) for row in page.object_list]
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        _tidy_filters(filterset.form, user, self.request.GET)
+        context.update(
+            filterset=filterset,
+            page=page,
+            objects=page.object_list,
+            querystring=query.urlencode(),
+            can_add=False,  # contracts come from awards (and the API) for now
+            is_vendor=user.vendor_id is not None,
+        )
         return context
 
 
-def _tidy_filters(form, user) -> None:
+def _tidy_filters(form, user, query) -> None:
     """The sidebar shows the filters a person uses here (an API client's ``updated_after`` is not one; a
     vendor's people have a single vendor and see no programmes). Dates get a date picker; the booleans read
-    "Any / Yes / No"."""
+    "Any / Yes / No".
+
+    Vendors are searched by name (``vendor_name``): a sponsor may have contracts with thousands, and a list
+    of every one of them is no help (nor quick to send). The ``vendor`` ids of a link (the API's parameter)
+    still filter: the sidebar then lists only the vendors chosen, so they can be unticked."""
     form.fields.pop("updated_after", None)
     if user.vendor_id is not None:
-        form.fields.pop("vendor", None)
-        form.fields.pop("program", None)
+        for name in ("vendor", "vendor_name", "program"):
+            form.fields.pop(name, None)
+    elif "vendor" in form.fields:
+        chosen = [value for value in query.getlist("vendor") if value.isdigit()]
+        if chosen:
+            form.fields["vendor"].queryset = form.fields["vendor"].queryset.filter(pk__in=chosen)
+        else:
+            form.fields.pop("vendor")
     if "end_before" in form.fields:
         form.fields["end_before"].widget.input_type = "date"
     for name in ("over_budget", "overdue"):

@@ -220,6 +220,91 @@ def test_the_list_costs_the_same_queries_for_2_or_20_contracts(client, personas,
     assert large == small
 
 
+def test_the_list_costs_the_same_queries_with_every_filter_whatever_it_finds(client, personas):
+    """The filters and the sort the bench exercises (overdue by end date, a vendor's name, burn): the page's
+    queries do not grow with the rows it finds either."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, personas.sponsor_a_admin)
+    params = {"overdue": "true", "ordering": "end", "vendor_name": "vendor x", "state": "active"}
+
+    def make(n):
+        for _ in range(n):
+            contract = ContractFactory(sponsor=personas.sponsor_a, vendor=personas.vendor_x, state="active")
+            MilestoneFactory(contract=contract, due_date=today() - timedelta(days=2))
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(reverse("contract-list"), params).content.decode()
+        return len(queries), html.count('data-testid="contract-row"'), html.count('data-testid="overdue"')
+
+    make(2)
+    small = count()
+    make(18)
+    large = count()
+    assert small[1:] == (2, 2) and large[1:] == (20, 20)
+    assert large[0] == small[0]
+
+
+def test_the_vendor_filter_is_a_name_search_and_a_link_with_vendor_ids_still_filters(client, personas, portfolio):
+    """A sponsor may have contracts with thousands of vendors: the sidebar searches them by name instead of
+    listing every one; the API's ``vendor`` ids in a link still filter, listing only the chosen vendor."""
+    login(client, personas.sponsor_a_admin)
+    html = client.get(reverse("contract-list")).content.decode()
+    assert 'name="vendor_name"' in html and 'name="vendor"' not in html
+    html = client.get(reverse("contract-list"), {"vendor_name": "DOR y"}).content.decode()  # "Vendor Y", any case
+    assert "CDA QZ2" in html and "MSA QZ1" not in html and "Late QZ4" not in html
+    html = client.get(reverse("contract-list"), {"vendor": personas.vendor_x.pk}).content.decode()
+    assert "MSA QZ1" in html and "CDA QZ2" not in html
+    assert f'value="{personas.vendor_x.pk}"' in html and f'value="{personas.vendor_y.pk}"' not in html
+    assert filtered(personas.sponsor_a_admin, vendor_name="vendor y") == ["CDA QZ2"]  # the API's filter too
+    # A vendor's people filter by neither: they are the vendor.
+    login(client, personas.vendor_x_admin)
+    html = client.get(reverse("contract-list")).content.decode()
+    assert 'name="vendor_name"' not in html and 'name="vendor"' not in html
+
+
+def test_overdue_means_the_same_on_the_page_its_filter_and_the_api(client, personas, api_client_for):
+    """One definition (``contracts.services.milestones``): due date passed, neither accepted nor removed, and
+    the contract active (a draft's dates are not yet binding). A draft with a milestone long past its date
+    is overdue nowhere: not flagged on its row, not found by ``overdue=true``, not in the API's contract list
+    nor its milestones; the active contract's late milestone is, everywhere."""
+    p = personas
+    draft = ContractFactory(sponsor=p.sponsor_a, vendor=p.vendor_x, state="draft", title="Draft QZD1")
+    late_draft = MilestoneFactory(contract=draft, name="Not binding yet", due_date=today() - timedelta(days=9))
+    active = ContractFactory(sponsor=p.sponsor_a, vendor=p.vendor_x, state="active", title="Active QZA1")
+    late = MilestoneFactory(contract=active, name="Really late", due_date=today() - timedelta(days=9))
+    MilestoneFactory(contract=active, name="Done late", due_date=today() - timedelta(days=20), state="accepted")
+    alice = p.sponsor_a_admin
+
+    login(client, alice)
+    html = client.get(reverse("contract-list")).content.decode()
+    rows = {
+        row.split("</tr>")[0].count('data-testid="overdue"'): row
+        for row in html.split('data-testid="contract-row"')[1:]
+    }
+    assert "Really late" in rows[1] and "Not binding yet" in rows[0]  # both shown as next milestone; one flagged
+    assert filtered(alice, overdue="true") == ["Active QZA1"]
+    assert filtered(alice, overdue="false") == ["Draft QZD1"]
+    html = client.get(reverse("contract-list"), {"overdue": "true"}).content.decode()
+    assert "Active QZA1" in html and "Draft QZD1" not in html
+
+    api = api_client_for(alice)
+    listed = {row["title"]: row["next_milestone"] for row in api.get("/api/v1/contracts/").json()["results"]}
+    assert listed["Active QZA1"]["overdue"] is True and listed["Active QZA1"]["name"] == "Really late"
+    assert listed["Draft QZD1"]["overdue"] is False and listed["Draft QZD1"]["name"] == "Not binding yet"
+    milestones = {m["id"]: m["overdue"] for m in api.get("/api/v1/milestones/").json()["results"]}
+    assert milestones[late.pk] is True and milestones[late_draft.pk] is False
+    assert [m["id"] for m in api.get("/api/v1/milestones/", {"overdue": "true"}).json()["results"]] == [late.pk]
+    assert set(ms.overdue()) == {late}
+    # The rule itself, on values already read.
+    assert ms.is_overdue(today() - timedelta(days=1), "submitted", "active")
+    assert not ms.is_overdue(today() - timedelta(days=1), "submitted", "draft")
+    assert not ms.is_overdue(today() - timedelta(days=1), "removed", "active")
+    assert not ms.is_overdue(today(), "planned", "active")
+
+
 def test_the_sponsor_signs_a_pending_work_order_and_sees_what_the_signature_means(client, personas):
     contract = work_order(personas)
     login(client, personas.sponsor_a_viewer)

@@ -1,5 +1,6 @@
 """Milestones of a running contract: the vendor starts and submits them, the sponsor accepts (with a
-comment) or rejects (with a reason: the vendor starts again). Overdue = due date passed, not accepted.
+comment) or rejects (with a reason: the vendor starts again). Overdue: see the section below (the one
+definition).
 
 Evidence files are Documents attached to the milestone by the documents service; submitting takes an
 optional comment only.
@@ -11,7 +12,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from contracts.choices import CLOSED_MILESTONE_STATES, ContractState, Side
@@ -144,21 +145,57 @@ def milestone_reject(*, actor, milestone: Milestone, reason: str) -> Milestone:
 
 
 # --- Overdue ------------------------------------------------------------------------------------------------
+#
+# THE definition, used by the contracts list's flag and filter (page and API), the API's milestones and
+# their ``overdue`` filter, the contract page and the alerts: a milestone is overdue when
+#   1. its contract is active (a draft's or an unsigned contract's dates are not yet binding; a completed or
+#      terminated contract's no longer run),
+#   2. its due date has passed (before ``on``, default today), and
+#   3. it is neither accepted nor removed (``CLOSED_MILESTONE_STATES``).
+# Written three ways over the same constants, never elsewhere: ``is_overdue`` (values already read),
+# ``overdue_q`` (a Q over milestones) and ``contract_overdue_q`` (a Q over contracts: has one).
+
+OVERDUE_CONTRACT_STATES = frozenset({ContractState.ACTIVE})
+
+
+def is_overdue(
+    due_date: datetime.date, milestone_state: str, contract_state: str, on: datetime.date | None = None
+) -> bool:
+    """The rule on values already read (a row of a page, a milestone with its contract)."""
+    return (
+        contract_state in OVERDUE_CONTRACT_STATES
+        and due_date < (on or timezone.localdate())
+        and milestone_state not in CLOSED_MILESTONE_STATES
+    )
+
+
+def overdue_q(on: datetime.date | None = None) -> Q:
+    """The rule as a filter on milestones (joins the contract for its state)."""
+    return Q(contract__state__in=OVERDUE_CONTRACT_STATES, due_date__lt=on or timezone.localdate()) & ~Q(
+        state__in=CLOSED_MILESTONE_STATES
+    )
+
+
+def contract_overdue_q(on: datetime.date | None = None) -> Q:
+    """The rule as a filter on contracts: "has an overdue milestone". The contract's state is tested on its
+    own row; the milestones by a correlated ``EXISTS`` with no join (the partial index
+    ``milestone_open_due_idx`` or the contract foreign key serve it)."""
+    late = Milestone.objects.filter(contract=OuterRef("pk"), due_date__lt=on or timezone.localdate()).exclude(
+        state__in=CLOSED_MILESTONE_STATES
+    )
+    return Q(state__in=OVERDUE_CONTRACT_STATES) & Exists(late)
 
 
 def milestone_is_overdue(milestone: Milestone, on: datetime.date | None = None) -> bool:
-    """Due date passed (before ``on``, default today) and neither accepted nor removed."""
-    on = on or timezone.localdate()
-    return milestone.due_date < on and milestone.state not in CLOSED_MILESTONE_STATES
+    """``is_overdue`` for one milestone (reads ``milestone.contract``: select it with the milestone)."""
+    return is_overdue(milestone.due_date, milestone.state, milestone.contract.state, on)
 
 
 def overdue(queryset: QuerySet[Milestone] | None = None, *, on: datetime.date | None = None) -> QuerySet[Milestone]:
-    """The overdue milestones of active contracts among ``queryset`` (default: all): due before ``on``
-    (default today), neither accepted nor removed. One query; chain it after ``for_user``."""
+    """The overdue milestones among ``queryset`` (default: all), by ``overdue_q``. One query; chain it after
+    ``for_user``."""
     queryset = Milestone.objects.all() if queryset is None else queryset
-    return queryset.filter(due_date__lt=on or timezone.localdate(), contract__state=ContractState.ACTIVE).exclude(
-        state__in=CLOSED_MILESTONE_STATES
-    )
+    return queryset.filter(overdue_q(on))
 
 
 def slippage_days(milestone: Milestone) -> int:
