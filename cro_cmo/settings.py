@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "sponsors",
     "vendors",
     "contracts",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -146,10 +147,28 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a request must not hang when the broker is down: the outbox sweep delivers later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
+# --- Background checks (SPEC §4) ---
+# Seconds between two runs of each check; every registered check must be named here (a test holds it).
+# CHECKS_INTERVAL_SECONDS sets them all at once (e.g. 60 for a demo); each also reads CHECK_<NAME>_SECONDS.
+_CHECK_DEFAULT_SECONDS = env_int("CHECKS_INTERVAL_SECONDS", 900)
+CHECK_INTERVALS = {
+    name: env_int(f"CHECK_{name.upper()}_SECONDS", _CHECK_DEFAULT_SECONDS)
+    for name in (
+        "milestone_due_soon", "milestone_due_soon_vendor", "milestone_overdue", "milestone_overdue_vendor",
+        "budget_warning", "budget_exceeded", "burn_ahead_of_schedule", "contract_ending", "program_over_budget",
+        "certificate_expiring", "certificate_expiring_sponsors", "certificate_expired",
+        "certificate_expired_sponsors", "requalification_due", "rfp_deadline_approaching", "rfp_deadline_passed",
+    )
+}  # fmt: skip
+# How long before expiry a vendor is told about its own certificate (sponsors set their own lead time).
+CERTIFICATE_EXPIRING_DAYS = env_int("CERTIFICATE_EXPIRING_DAYS", 90)
 CELERY_BEAT_SCHEDULE = {
     # Safety net: events whose on-commit kick was lost (broker down) are delivered here.
     "deliver-outbox": {"task": "notifications.tasks.deliver_outbox", "schedule": 60.0},
-    "run-checks": {"task": "cro_cmo.tasks.run_checks", "schedule": env_int("CHECKS_INTERVAL_SECONDS", 900)},
+    **{
+        f"check-{name}": {"task": "cro_cmo.tasks.run_check", "schedule": float(seconds), "args": (name,)}
+        for name, seconds in CHECK_INTERVALS.items()
+    },
 }
 
 # --- Auth ---

@@ -16,7 +16,7 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=5)
 
 
-def _kick_delivery() -> None:
+def kick_delivery() -> None:
     """Ask a worker to deliver now. If the broker is down, the beat sweep catches up later."""
     from notifications.tasks import deliver_outbox
 
@@ -40,8 +40,33 @@ def event_emit(
         event_type=event_type, title=title[:200], body=body, url=url, sponsor=sponsor, vendor=vendor,
         payload=payload or {},
     )  # fmt: skip
-    transaction.on_commit(_kick_delivery)
+    transaction.on_commit(kick_delivery)
     return event
+
+
+def events_emit_many(events: list[dict]) -> list[OutboxEvent]:
+    """Write many events in one statement, in the caller's transaction; one delivery kick after commit.
+
+    Each dict holds ``event_type``, ``title`` and optionally ``body``, ``url``, ``sponsor_id``,
+    ``vendor_id`` and ``payload``. The background checks raise alerts in bulk through this.
+    """
+    rows = []
+    for event in events:
+        if event.get("sponsor_id") is None and event.get("vendor_id") is None:
+            raise ValueError("An event needs an audience: a sponsor, a vendor or both.")
+        rows.append(_outbox_row(event))
+    created = OutboxEvent.objects.bulk_create(rows, batch_size=1000)
+    if created:
+        transaction.on_commit(kick_delivery)
+    return created
+
+
+def _outbox_row(event: dict) -> OutboxEvent:
+    return OutboxEvent(
+        event_type=event["event_type"], title=event["title"][:200], body=event.get("body", ""),
+        url=event.get("url", ""), sponsor_id=event.get("sponsor_id"), vendor_id=event.get("vendor_id"),
+        payload=event.get("payload") or {},
+    )  # fmt: skip
 
 
 def event_recipients(event: OutboxEvent):

@@ -36,6 +36,37 @@ class Sponsor(HistoryMixin, BaseModel):
         validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text="Warn about milestones due within this many days (1–90).",
     )
+    # Thresholds and lead times of the background checks (SPEC §4), editable by the sponsor's admins.
+    overdue_escalation_days = models.PositiveSmallIntegerField(
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Escalate an overdue milestone to critical after this many days (1–365).",
+    )
+    budget_warning_percent = models.PositiveSmallIntegerField(
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text="Warn when a contract has invoiced this share of its budget (1–99 %).",
+    )
+    burn_ahead_points = models.PositiveSmallIntegerField(
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Warn when budget burn runs ahead of time elapsed by more than this many points (1–100).",
+    )
+    contract_ending_days = models.PositiveSmallIntegerField(
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Warn about contracts ending within this many days with milestones still open (1–365).",
+    )
+    certificate_expiring_days = models.PositiveSmallIntegerField(
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Warn about certificates of vendors you have active contracts with expiring within this many days.",
+    )
+    requalification_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(0), MaxValueValidator(365)],
+        help_text="Warn this many days before a qualification audit falls due (0 = on the day).",
+    )
 
     objects = SponsorQuerySet.as_manager()
     detail_url_name = "sponsor-detail"

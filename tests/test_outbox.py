@@ -75,7 +75,7 @@ def test_an_event_emitted_in_a_rolled_back_transaction_leaves_nothing(personas, 
 def test_a_committed_event_is_pending_and_kicks_delivery_on_commit(personas, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
         event = emit_for_sponsor_a(personas)
-    assert callbacks == [services._kick_delivery]
+    assert callbacks == [services.kick_delivery]
     event.refresh_from_db()
     assert event.status == EventStatus.PENDING
     assert event.attempts == 0

@@ -11,7 +11,7 @@ from contracts.choices import InvitationState, RFPState
 from contracts.models import RFP, Invitation
 from contracts.services._common import _deadline_text
 from notifications.models import OutboxEvent
-from notifications.services import _kick_delivery
+from notifications.services import kick_delivery
 
 REMIND_LEAD = datetime.timedelta(days=3)
 REMINDER_EVENT = "rfp_deadline_approaching"
@@ -83,7 +83,7 @@ def rfp_reminders_send(*, now: datetime.datetime | None = None, lead: datetime.t
     # ``notifications.services.event_emit`` writes one row per call; the reminders go in one insert, and
     # delivery is kicked once after commit, as event_emit would.
     created = OutboxEvent.objects.bulk_create(events)
-    transaction.on_commit(_kick_delivery)
+    transaction.on_commit(kick_delivery)
     return created
 
 
