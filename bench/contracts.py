@@ -24,6 +24,7 @@ import datetime
 import io
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -50,6 +51,7 @@ from contracts.budget import burn_percent, time_elapsed_percent
 from contracts.choices import CLOSED_MILESTONE_STATES, INVOICED_STATES, ChangeOrderState, InvoiceState
 from contracts.filtersets import ContractFilterSet
 from contracts.models import Contract
+from contracts.services.milestones import milestone_is_overdue
 from cro_cmo.api.filters import FilterBackend
 
 PAGE_SIZE = 50
@@ -149,7 +151,8 @@ class NaiveMilestone(serializers.Serializer):
     overdue = serializers.SerializerMethodField()
 
     def get_overdue(self, milestone) -> bool:
-        return milestone.due_date < self.context["today"]
+        # The one definition (its contract is the one the related manager read it from: no query).
+        return milestone_is_overdue(milestone, self.context["today"])
 
 
 def _money(value) -> str | None:
@@ -282,9 +285,11 @@ FLOOR_PAGE_SQL = """
     ) nm ON TRUE
     ORDER BY {order}
 """
+# Overdue (contracts.services.milestones, the one definition): an active contract's milestone whose due date
+# has passed, neither accepted nor removed.
 OVERDUE_SQL = (
-    "EXISTS (SELECT 1 FROM contracts_milestone m WHERE m.contract_id = c.id AND m.due_date < %(today)s"
-    " AND m.state NOT IN ('accepted', 'removed'))"
+    "c.state = 'active' AND EXISTS (SELECT 1 FROM contracts_milestone m WHERE m.contract_id = c.id"
+    " AND m.due_date < %(today)s AND m.state NOT IN ('accepted', 'removed'))"
 )
 
 
@@ -298,8 +303,7 @@ def _floor_where(params: dict, query: dict) -> str:
     if "state" in query:
         where.append("c.state = %(state)s")
         params["state"] = query["state"]
-    if query.get("overdue") == "true":  # contracts.services.milestones.overdue: of active contracts
-        where.append("c.state = 'active'")
+    if query.get("overdue") == "true":
         where.append(OVERDUE_SQL)
     return " AND ".join(where)
 
@@ -341,7 +345,8 @@ def floor_implementation(sponsor_id: int) -> Callable[[str], bytes]:
             upcoming = None
             if r[24] is not None:
                 due = r[26].isoformat()
-                upcoming = {"id": r[24], "name": r[25], "due_date": due, "overdue": due < today_text}
+                late = due < today_text and r[4] == "active"  # the next open milestone: its state is open
+                upcoming = {"id": r[24], "name": r[25], "due_date": due, "overdue": late}
             results.append({
                 "id": r[0], "number": r[1], "title": r[2], "kind": r[3], "state": r[4], "sponsor": r[5],
                 "sponsor_name": r[6], "vendor": r[7], "vendor_name": r[8], "program": r[9], "program_code": r[10],
@@ -372,6 +377,8 @@ def page_floor_implementation(sponsor_id: int) -> Callable[[str], bytes]:
         cells = []
         for r in rows:
             upcoming = "" if r[24] is None else f"{escape(r[25])} {r[26].isoformat()}"
+            if r[24] is not None and r[26] < today and r[4] == "active":
+                upcoming += " overdue"
             cells.append(
                 f'<tr><td><a href="/contracts/{r[0]}/">{escape(r[1])}</a> {escape(r[2])}</td><td>{escape(r[8])}</td>'
                 f"<td>{escape(r[11] or '')}</td><td>{r[4]}</td><td>{r[17].isoformat()}</td><td>{r[18]} {r[15]}</td>"
@@ -592,4 +599,34 @@ def run_page(*, requests: int, queries: list[str], sponsor_id: int, user, out) -
             f"{('?' + query) if query else '(first page)':<40}{statistics.median(real.per_query[query]):>9.2f}"
             f"{real.sql_ms[query]:>10.1f}{statistics.median(floor.per_query[query]):>8.2f}"
         )
-    return {"page_over_floor": ratio, "page_queries": real.queries}
+    problems = check_page_agreement(real, floor)
+    out("")
+    for problem in problems:
+        out(f"WARNING: {problem}")
+    if not problems:
+        out(f"agreement: all {len(page_queries)} pages list the same contracts in the same order, overdue alike")
+    return {
+        "page_over_floor": ratio,
+        "page_median_ms": real.median,
+        "floor_median_ms": floor.median,
+        "page_queries": real.queries,
+        "problems": problems,
+    }
+
+
+CONTRACT_LINK = re.compile(r'href="/contracts/(\d+)/"')
+
+
+def _page_rows(html: bytes) -> tuple[list[str], int]:
+    """The contracts a page lists (their links' ids, in order) and how many rows it flags overdue."""
+    text = html.decode()
+    return CONTRACT_LINK.findall(text), text.count('data-testid="overdue"') + text.count(" overdue</td>")
+
+
+def check_page_agreement(real: Timing, floor: Timing) -> list[str]:
+    """The page and its floor list the same contracts, in the same order, with as many flagged overdue."""
+    problems = []
+    for query, answer in real.answers.items():
+        if _page_rows(answer) != _page_rows(floor.answers[query]):
+            problems.append(f"[{query or 'first page'}] the page's rows differ from the floor's (ids, overdue)")
+    return problems
