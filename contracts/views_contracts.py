@@ -538,30 +538,32 @@ def change_order_approve_view(request, pk):
     return _back(change_order.contract, "change-orders")
 
 
+def _reason_step(request, service, success: str, anchor: str, **target):
+    """A step that takes a reason (``ReasonForm``): the service with it, or the form's error as a message;
+    then back to the contract's ``anchor``. ``target`` is the one record the service acts on."""
+    (record,) = target.values()
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        _step(request, service, success, reason=form.cleaned_data["reason"], **target)
+    else:
+        messages.error(request, _form_errors(form))
+    return _back(record.contract, anchor)
+
+
 @login_required
 @require_POST
 def change_order_reject_view(request, pk):
     change_order = _for_change(request, ChangeOrder, pk, "contract")
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        _step(request, change_order_reject, f"CO-{change_order.sequence} rejected.", change_order=change_order,
-              reason=form.cleaned_data["reason"])  # fmt: skip
-    else:
-        messages.error(request, _form_errors(form))
-    return _back(change_order.contract, "change-orders")
+    return _reason_step(request, change_order_reject, f"CO-{change_order.sequence} rejected.", "change-orders",
+                        change_order=change_order)  # fmt: skip
 
 
 @login_required
 @require_POST
 def change_order_withdraw_view(request, pk):
     change_order = _for_change(request, ChangeOrder, pk, "contract")
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        _step(request, change_order_withdraw, f"CO-{change_order.sequence} withdrawn.", change_order=change_order,
-              reason=form.cleaned_data["reason"])  # fmt: skip
-    else:
-        messages.error(request, _form_errors(form))
-    return _back(change_order.contract, "change-orders")
+    return _reason_step(request, change_order_withdraw, f"CO-{change_order.sequence} withdrawn.", "change-orders",
+                        change_order=change_order)  # fmt: skip
 
 
 @login_required
@@ -609,13 +611,7 @@ def invoice_approve_view(request, pk):
 @require_POST
 def invoice_reject_view(request, pk):
     invoice = _for_change(request, Invoice, pk, "contract")
-    form = ReasonForm(request.POST)
-    if form.is_valid():
-        _step(request, invoice_reject, f"Invoice {invoice.number} rejected.", invoice=invoice,
-              reason=form.cleaned_data["reason"])  # fmt: skip
-    else:
-        messages.error(request, _form_errors(form))
-    return _back(invoice.contract, "invoices")
+    return _reason_step(request, invoice_reject, f"Invoice {invoice.number} rejected.", "invoices", invoice=invoice)
 
 
 @login_required

@@ -420,6 +420,53 @@ def test_bad_input_comes_back_as_a_message_not_a_500(client, personas):
     assert change_order.state == "proposed"
 
 
+def test_the_steps_that_take_a_reason_apply_it_or_say_what_is_missing(client, personas):
+    """Rejecting or withdrawing a change order and rejecting an invoice (one helper, ``_reason_step``): the
+    service's refusal or the form's error comes back as a message with nothing changed; a reason applies
+    the step; each lands on its section of the contract page."""
+    p = personas
+    contract = signed(p, work_order(p))
+    milestone = contract.milestones.order_by("due_date").first()
+    rejected = co.change_order_propose(
+        actor=p.vendor_x_admin, contract=contract, reason="More", value_delta=Decimal("1")
+    )
+    login(client, p.sponsor_a_admin)
+    response = client.post(reverse("change-order-reject", args=[rejected.pk]), {"reason": ""}, follow=True)
+    assert co.CO_REJECT_REASON_REQUIRED in messages_of(response)
+    response = client.post(reverse("change-order-reject", args=[rejected.pk]), {"reason": "x" * 5_001}, follow=True)
+    assert any(m.startswith("Reason: Ensure this value has at most 5000 characters") for m in messages_of(response))
+    rejected.refresh_from_db()
+    assert rejected.state == "proposed"
+    response = client.post(reverse("change-order-reject", args=[rejected.pk]), {"reason": "Not now"})
+    assert response["Location"].endswith("#change-orders")
+    rejected.refresh_from_db()
+    assert (rejected.state, rejected.decision_reason) == ("rejected", "Not now")
+
+    withdrawn = co.change_order_propose(
+        actor=p.vendor_x_admin, contract=contract, reason="Less", value_delta=Decimal("-1")
+    )
+    login(client, p.vendor_x_admin)
+    response = client.post(reverse("change-order-withdraw", args=[withdrawn.pk]), {"reason": "Typo"}, follow=True)
+    assert f"CO-{withdrawn.sequence} withdrawn." in messages_of(response)
+    withdrawn.refresh_from_db()
+    assert withdrawn.state == "withdrawn"
+
+    ms.milestone_start(actor=p.vendor_x_admin, milestone=milestone)
+    ms.milestone_submit(actor=p.vendor_x_admin, milestone=milestone)
+    ms.milestone_accept(actor=p.sponsor_a_admin, milestone=milestone)
+    invoice = inv.invoice_submit(actor=p.vendor_x_admin, contract=contract, number="INV-QZR", issued_on=today(),
+                                 amount=milestone.amount, currency="EUR", milestone=milestone)  # fmt: skip
+    login(client, p.sponsor_a_admin)
+    response = client.post(reverse("invoice-reject", args=[invoice.pk]), {"reason": ""}, follow=True)
+    assert inv.INVOICE_REJECT_REASON_REQUIRED in messages_of(response)
+    response = client.post(reverse("invoice-reject", args=[invoice.pk]), {"reason": "Wrong amount"})
+    assert response["Location"].endswith("#invoices")
+    response = client.get(response["Location"])
+    assert "Invoice INV-QZR rejected." in messages_of(response)
+    invoice.refresh_from_db()
+    assert (invoice.state, invoice.rejection_reason) == ("rejected", "Wrong amount")
+
+
 def _fill(p, contract, n, approve_change_orders):
     """n accepted and invoiced milestones (approved invoices) and n change orders adding a milestone: approved
     with a signature, or one left proposed and the others rejected."""
