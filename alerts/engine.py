@@ -136,6 +136,16 @@ def _resolve(check: AlertCheck, rows: QuerySet, scope_ids, now: datetime) -> lis
     return ids
 
 
+def _serialise(check: AlertCheck) -> None:
+    """On PostgreSQL, runs of one check (two workers, a beat run and an event-driven re-check) take turns:
+    a transaction-scoped advisory lock. The unique index alone already prevents duplicates, but two
+    overlapping inserts in different orders could deadlock; taking turns, the second run finds the
+    first one's alerts committed and inserts nothing. SQLite serialises writers by itself."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"alerts.check:{check.name}"])
+
+
 def run_check(check: AlertCheck, *, today: date | None = None, scope_ids: Iterable[int] | None = None) -> RunResult:
     """Raise, escalate and resolve one check's alerts, then emit their events — in one transaction.
 
@@ -146,6 +156,7 @@ def run_check(check: AlertCheck, *, today: date | None = None, scope_ids: Iterab
     today = today or timezone.localdate(now)
     scope_ids = None if scope_ids is None else list(scope_ids)
     with transaction.atomic():
+        _serialise(check)
         rows = check.candidate_rows(today, scope_ids)
         result = RunResult(raised=_insert_new(check, rows, now))
         if check.escalates:
