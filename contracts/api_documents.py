@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from contracts.filtersets import VisibleChoicesMixin
-from contracts.models import DOCUMENT_TARGETS, RFP, Contract, Document, Milestone, Proposal
+from contracts.models import DOCUMENT_TARGETS, RFP, ChangeOrder, Contract, Document, Invoice, Milestone, Proposal
 from contracts.serializers import _VisibleRelatedField
 from contracts.services.documents import document_upload
 from contracts.views_documents import document_response
@@ -24,23 +24,28 @@ from cro_cmo.api.schema import ERRORS
 from cro_cmo.api.viewsets import ReadOnlyBaseViewSet
 from cro_cmo.uploads import ACCEPTED_CONTENT_TYPES, ACCEPTED_WORDS, DEFAULT_DOCUMENT_MAX_BYTES
 
-ONE_TARGET = "Give exactly one of rfp, proposal, contract, milestone: the record the document belongs to."
+ONE_TARGET = (
+    "Give exactly one of rfp, proposal, contract, milestone, change_order, invoice: the record the document belongs to."
+)
 
 
 class DocumentFilterSet(VisibleChoicesMixin, BaseFilterSet):
-    """``rfp``, ``proposal``, ``contract``, ``milestone`` (ids; repeatable, OR), ``title`` (exact, any case)."""
+    """``rfp``, ``proposal``, ``contract``, ``milestone``, ``change_order``, ``invoice`` (ids; repeatable, OR),
+    ``title`` (exact, any case)."""
 
     rfp = django_filters.ModelMultipleChoiceFilter(queryset=RFP.objects.all(), distinct=False)
     proposal = django_filters.ModelMultipleChoiceFilter(queryset=Proposal.objects.all(), distinct=False)
     contract = django_filters.ModelMultipleChoiceFilter(queryset=Contract.objects.all(), distinct=False)
     milestone = django_filters.ModelMultipleChoiceFilter(queryset=Milestone.objects.all(), distinct=False)
+    change_order = django_filters.ModelMultipleChoiceFilter(queryset=ChangeOrder.objects.all(), distinct=False)
+    invoice = django_filters.ModelMultipleChoiceFilter(queryset=Invoice.objects.all(), distinct=False)
     title = django_filters.CharFilter(lookup_expr="iexact")
 
     visible_choice_filters = DOCUMENT_TARGETS
 
     class Meta:
         model = Document
-        fields = ["rfp", "proposal", "contract", "milestone", "title", "updated_after"]
+        fields = [*DOCUMENT_TARGETS, "title", "updated_after"]
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -50,7 +55,7 @@ class DocumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Document
         fields = [
-            "id", "rfp", "proposal", "contract", "milestone", "title", "version", "filename", "content_type", "size",
+            "id", *DOCUMENT_TARGETS, "title", "version", "filename", "content_type", "size",
             "sha256", "uploaded_by", "download", "created", "updated",
         ]  # fmt: skip
         read_only_fields = fields
@@ -79,6 +84,12 @@ class DocumentUploadSerializer(serializers.Serializer):
     )
     milestone = _VisibleRelatedField(
         model=Milestone, required=False, allow_null=True, help_text="A milestone of such a contract."
+    )
+    change_order = _VisibleRelatedField(
+        model=ChangeOrder, required=False, allow_null=True, help_text="A change order of such a contract."
+    )
+    invoice = _VisibleRelatedField(
+        model=Invoice, required=False, allow_null=True, help_text="An invoice of such a contract."
     )
     title = serializers.CharField(
         max_length=200, help_text="The document's title: a title the record already has adds the next version."
@@ -110,8 +121,8 @@ BINARY = {
     )
 )
 class DocumentViewSet(ReadOnlyBaseViewSet):
-    """Files attached to RFPs, proposals, contracts and milestones, versioned by title, with size and
-    SHA-256. Upload as multipart (the API is JSON otherwise); a document is never changed or deleted —
+    """Files attached to RFPs, proposals, contracts, milestones, change orders and invoices, versioned by
+    title, with size and SHA-256. Upload as multipart (the API is JSON otherwise); a document is never changed or deleted —
     upload a new version under the same title instead."""
 
     queryset = Document.objects.select_related("uploaded_by")

@@ -25,15 +25,16 @@ urlpatterns = [
     path("proposals/<int:pk>/shortlist/", views.proposal_shortlist, name="proposal-shortlist"),
     path("proposals/<int:pk>/reject/", views.proposal_reject, name="proposal-reject"),
     path("proposals/<int:pk>/award/", views.proposal_award, name="proposal-award"),
-    # Documents (one panel for RFPs, proposals, contracts, milestones): upload per kind of record, download.
+    # Documents (RFPs, proposals, contracts, milestones, change orders, invoices): upload per kind of record,
+    # download.
     *(
         path(
-            f"documents/upload/{target}/<int:pk>/",
+            f"documents/upload/{slug}/<int:pk>/",
             views_documents.upload,
             {"target": target},
-            name=f"document-upload-{target}",  # document-upload-rfp, -proposal, -contract, -milestone
+            name=views_documents.upload_url_name(target),  # document-upload-rfp, …, -change-order, -invoice
         )
-        for target in views_documents.TARGET_MODELS
+        for target, slug in views_documents.TARGET_SLUGS.items()
     ),
     path("documents/<int:pk>/download/", views_documents.download, name="document-download"),
 ]

@@ -73,6 +73,7 @@ from contracts.services.milestones import (
     slippage_days,
 )
 from contracts.services.signatures import CONTRACT_MEANING, _sign_refusal, contract_sign, signatures_with_match
+from contracts.views_documents import with_documents
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.generic_views import ObjectDetailView, ObjectListView
 from cro_cmo.models import CHANGE
@@ -291,6 +292,8 @@ def contract_context(contract: Contract, user, drafts: dict | None = None) -> di
         change_order.can_withdraw = bool(side) and proposed and side == change_order.proposed_by_side
     recorded = _recorded_changes(contract)
     invoices = list(contract.invoices.select_related("milestone", "submitted_by", "approved_by"))
+    with_documents(user, change_orders)  # their files, one query each list
+    with_documents(user, invoices)
     figures = contract_budget(contract, today)
     for invoice in invoices:
         invoice.can_decide = side == Side.SPONSOR and invoice.state == InvoiceState.SUBMITTED

@@ -11,19 +11,29 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from contracts.models import RFP, Contract, Document, Milestone, Proposal
+from contracts.models import RFP, ChangeOrder, Contract, Document, Invoice, Milestone, Proposal
 from contracts.services.documents import DOCUMENT_FILE_REQUIRED, DOCUMENT_TITLE_REQUIRED, document_upload
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.models import CHANGE
 from cro_cmo.services import TransitionError
 from cro_cmo.uploads import ACCEPT_ATTRIBUTE
 
-TARGET_MODELS = {"rfp": RFP, "proposal": Proposal, "contract": Contract, "milestone": Milestone}
+TARGET_MODELS = {
+    "rfp": RFP,
+    "proposal": Proposal,
+    "contract": Contract,
+    "milestone": Milestone,
+    "change_order": ChangeOrder,
+    "invoice": Invoice,
+}
+# The URL spelling of a target (``document-upload-change-order``, ``documents/upload/change-order/<pk>/``).
+TARGET_SLUGS = {name: name.replace("_", "-") for name in TARGET_MODELS}
 
 
 class DocumentUploadForm(forms.Form):
@@ -35,10 +45,22 @@ class DocumentUploadForm(forms.Form):
     )  # fmt: skip
 
 
+def upload_url_name(target: str) -> str:
+    """The URL name of the upload route for a kind of record (``document-upload-change-order``)."""
+    return f"document-upload-{TARGET_SLUGS[target]}"
+
+
 def panel_anchor(record) -> str:
-    """The id of the record's documents panel: ``documents`` on the record's own page; a milestone's panel
-    sits on its contract's page beside others, so it carries the milestone's id."""
-    return f"documents-milestone-{record.pk}" if isinstance(record, Milestone) else "documents"
+    """The id of the record's documents panel: ``documents`` on the record's own page; a milestone's panel,
+    a change order's and an invoice's files carry the record's id (the latter two sit on the contract's page
+    beside the contract's own panel)."""
+    if isinstance(record, Milestone):
+        return f"documents-milestone-{record.pk}"
+    if isinstance(record, ChangeOrder):
+        return f"documents-change-order-{record.pk}"
+    if isinstance(record, Invoice):
+        return f"documents-invoice-{record.pk}"
+    return "documents"
 
 
 def record_url(record) -> str:
@@ -46,8 +68,41 @@ def record_url(record) -> str:
     if isinstance(record, Proposal):
         return reverse("proposal-edit", kwargs={"pk": record.pk})
     if isinstance(record, Milestone):
-        record = record.contract  # the milestone's documents show on its contract's page
-    return record.get_absolute_url() or reverse("dashboard")  # contracts have no page until the contracts issue
+        return reverse("milestone-detail", kwargs={"pk": record.pk})  # its evidence panel is on its own page
+    if isinstance(record, (ChangeOrder, Invoice)):
+        record = record.contract  # their files show with them on the contract's page
+    return record.get_absolute_url() or reverse("dashboard")
+
+
+def with_documents(user, records: list) -> None:
+    """Ready a contract page's change orders or invoices to show their files without a query each: their
+    documents visible to ``user`` as ``visible_documents`` (one query for the list, ``Document.objects
+    .for_user``), and ``document_upload`` as (may upload, why not) from the upload rule — checked once for
+    the list: the rule of a change order or an invoice reads only its contract, which they share."""
+    from contracts.services.documents import document_upload_precheck
+
+    if not records:
+        return
+    prefetch_related_objects(
+        records,
+        Prefetch(
+            "documents",
+            queryset=Document.objects.for_user(user).select_related("uploaded_by").order_by("title", "-version"),
+            to_attr="visible_documents",
+        ),
+    )
+    assert len({record.contract_id for record in records}) == 1, "the records of one contract's page"
+    allowed, reason = False, ""
+    try:
+        document_upload_precheck(actor=user, target=records[0])
+    except PermissionDenied:
+        pass  # not a party's member or admin (a viewer): nothing to offer, nothing to explain
+    except TransitionError as exc:
+        reason = str(exc)
+    else:
+        allowed = True
+    for record in records:
+        record.document_upload = (allowed, reason)
 
 
 def _upload_refusal_text(exc: Exception) -> str:

@@ -221,8 +221,40 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# --- Uploaded files (documents, certificates): local disk under MEDIA_ROOT by default; FILE_STORAGE=s3 puts
+# them in an S3 (or S3-compatible) bucket through django-storages (`pip install '.[s3]'`). Either way they
+# are served only through access-checked views that stream from storage.open(), never from a public URL:
+# the bucket stays private, its URLs signed (querystring auth), and a name is never overwritten. ---
+FILE_STORAGE = env_str("FILE_STORAGE", "local").lower()
+if FILE_STORAGE == "local":
+    _file_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif FILE_STORAGE == "s3":
+    from importlib.util import find_spec
+
+    if find_spec("storages") is None or find_spec("boto3") is None:
+        raise ImproperlyConfigured("FILE_STORAGE=s3 needs django-storages and boto3: pip install '.[s3]'.")
+    if not env_str("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("FILE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME: the bucket that holds uploads.")
+    _file_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            # Unset: AWS itself; else an S3-compatible service (MinIO, Ceph, R2…).
+            "endpoint_url": env_url("AWS_S3_ENDPOINT_URL", {"http", "https"}),
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            # Unset keys: boto3 finds credentials itself (instance role, AWS_PROFILE, ~/.aws).
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "location": env_str("AWS_LOCATION", ""),  # a key prefix inside the bucket
+            "default_acl": None,  # the bucket's own (private) policy
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"FILE_STORAGE={FILE_STORAGE!r}: use local (the default) or s3.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _file_storage,
     "staticfiles": {
         "BACKEND": env_str("STATICFILES_STORAGE", "whitenoise.storage.CompressedManifestStaticFilesStorage")
         if not DEBUG

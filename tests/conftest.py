@@ -184,12 +184,16 @@ def _sourcing_world(p) -> dict:
 
 def _contracts_world(p) -> dict:
     """Contracts: A–X's active MSA with an active work order under it (an accepted milestone, a change order
-    the vendor proposed, an invoice for the milestone, a transferred activity); A–Y's and B–Y's agreements,
-    which vendor X must never see. Titles, names and numbers are the list markers."""
+    the vendor proposed, an invoice for the milestone, a transferred activity, a file on the change order and
+    one on the invoice); A–Y's and B–Y's agreements, which vendor X must never see. Titles, names and numbers
+    are the list markers."""
     from datetime import date
     from decimal import Decimal
 
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from contracts.models import ChangeOrder, ContractActivity, Invoice
+    from contracts.services.documents import document_upload
     from tests.factories import ContractFactory, MilestoneFactory
 
     msa = ContractFactory(sponsor=p.sponsor_a, vendor=p.vendor_x, kind="msa", title="Master agreement QZCM",
@@ -199,6 +203,25 @@ def _contracts_world(p) -> dict:
         state="active", value=Decimal("100000.00"),
     )  # fmt: skip
     milestone = MilestoneFactory(contract=work_order, name="Milestone QZMS", state="accepted")
+    change_order = ChangeOrder.objects.create(
+        contract=work_order,
+        sequence=1,
+        proposed_by_side="vendor",
+        proposed_by=p.vendor_x_admin,
+        reason="Change order QZCO",
+        value_delta=Decimal("5000.00"),
+    )
+    invoice = Invoice.objects.create(
+        contract=work_order,
+        vendor=p.vendor_x,
+        milestone=milestone,
+        number="INV-QZIN",
+        issued_on=date.today(),
+        amount=milestone.amount,
+        currency="EUR",
+        submitted_by=p.vendor_x_admin,
+    )
+    pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
     return {
         "msa_a_x": msa,
         "work_order_a_x": work_order,
@@ -206,23 +229,17 @@ def _contracts_world(p) -> dict:
         "activity_a_x": ContractActivity.objects.create(
             contract=work_order, activity="data_management", detail="Transferred QZAC"
         ),
-        "change_order_a_x": ChangeOrder.objects.create(
-            contract=work_order,
-            sequence=1,
-            proposed_by_side="vendor",
-            proposed_by=p.vendor_x_admin,
-            reason="Change order QZCO",
-            value_delta=Decimal("5000.00"),
+        "change_order_a_x": change_order,
+        "invoice_a_x": invoice,
+        # Contract documents: the vendor's backup for its change order and its invoice PDF (both parties read them).
+        "document_change_order_a_x": document_upload(
+            actor=p.vendor_x_admin,
+            target=change_order,
+            title="Change order backup QZDC",
+            file=SimpleUploadedFile("quote.pdf", pdf),
         ),
-        "invoice_a_x": Invoice.objects.create(
-            contract=work_order,
-            vendor=p.vendor_x,
-            milestone=milestone,
-            number="INV-QZIN",
-            issued_on=date.today(),
-            amount=milestone.amount,
-            currency="EUR",
-            submitted_by=p.vendor_x_admin,
+        "document_invoice_a_x": document_upload(
+            actor=p.vendor_x_admin, target=invoice, title="Invoice QZDI", file=SimpleUploadedFile("inv.pdf", pdf)
         ),
         "contract_a_y": ContractFactory(sponsor=p.sponsor_a, vendor=p.vendor_y, title="Agreement QZCAY"),
         "contract_b_y": ContractFactory(sponsor=p.sponsor_b, vendor=p.vendor_y, title="Agreement QZCBY"),

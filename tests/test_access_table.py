@@ -48,9 +48,11 @@ A_X_CONTRACTS = {"msa_a_x", "work_order_a_x", "milestone_a_x", "activity_a_x", "
 SPONSOR_A_CONTRACTS = A_X_CONTRACTS | {"contract_a_y"}
 VENDOR_Y_CONTRACTS = {"contract_a_y", "contract_b_y"}
 # Documents: whoever sees the record sees its files (immutable: nobody changes one, a new version is added) —
-# the RFP's attachment both sides; the sealed, still open RFP's proposal file its vendor only.
-SPONSOR_A_DOCUMENTS = {"document_rfp_a"}
-VENDOR_X_DOCUMENTS = {"document_rfp_a", "document_proposal_a_x"}
+# the RFP's attachment both sides; the sealed, still open RFP's proposal file its vendor only; A–X's change
+# order backup and invoice PDF both parties (their people of every role), never sponsor B or vendor Y.
+A_X_CONTRACT_DOCUMENTS = {"document_change_order_a_x", "document_invoice_a_x"}
+SPONSOR_A_DOCUMENTS = {"document_rfp_a"} | A_X_CONTRACT_DOCUMENTS
+VENDOR_X_DOCUMENTS = {"document_rfp_a", "document_proposal_a_x"} | A_X_CONTRACT_DOCUMENTS
 
 SEES = {
     "sponsor_a_admin": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE
@@ -166,6 +168,8 @@ FUNCTION_OBJECT_ROUTES = {
     "document-upload-proposal": ("pk", "change", "post"),
     "document-upload-contract": ("pk", "change", "post"),
     "document-upload-milestone": ("pk", "change", "post"),
+    "document-upload-change-order": ("pk", "change", "post"),
+    "document-upload-invoice": ("pk", "change", "post"),
     "document-download": ("pk", "view", "get"),
     # Contract execution (contracts/urls_contracts.py): every step posts and comes back to the contract page with
     # a message — the other side's step too (the services refuse it: wrong side), so both parties' changers get 302.
@@ -425,10 +429,11 @@ def _model_of_function_route(name):
         prefixes = {"milestone-": Milestone, "change-order-": ChangeOrder, "invoice-": Invoice}
         return Contract if name in on_contract else next(m for p, m in prefixes.items() if name.startswith(p))
     if name.startswith("document-"):
-        from contracts.models import Contract, Document, Milestone
+        from contracts.models import ChangeOrder, Contract, Document, Invoice, Milestone
 
         return {"document-upload-rfp": RFP, "document-upload-proposal": Proposal, "document-upload-contract": Contract,
-                "document-upload-milestone": Milestone, "document-download": Document}[name]  # fmt: skip
+                "document-upload-milestone": Milestone, "document-upload-change-order": ChangeOrder,
+                "document-upload-invoice": Invoice, "document-download": Document}[name]  # fmt: skip
     return {"certification-document": Certification, "member-role": User, "member-remove": User,
             "invite-revoke": MemberInvite, "api-token-revoke": ApiToken,
             "qualification-document-add": VendorQualification, "qualificationdocument-file": QualificationDocument,

@@ -8,8 +8,7 @@ from django.utils import timezone
 from cro_cmo.models import BaseModel, VisibleQuerySet
 
 # What a document can be attached to: exactly one of these foreign keys is set (a check constraint).
-# The contracts issue adds change orders and invoices here.
-DOCUMENT_TARGETS = ("rfp", "proposal", "contract", "milestone")
+DOCUMENT_TARGETS = ("rfp", "proposal", "contract", "milestone", "change_order", "invoice")
 
 
 def document_upload_to(instance, filename):
@@ -34,18 +33,20 @@ class DocumentQuerySet(VisibleQuerySet):
         """Whoever may see the record a document is attached to sees the document (a sealed proposal's
         files stay closed with the proposal). Changing means adding a version: the same rule as the
         record's own change rule, which the services narrow further (who uploads what, and when)."""
-        from contracts.models import RFP, Contract, Milestone, Proposal
+        from contracts.models import RFP, ChangeOrder, Contract, Invoice, Milestone, Proposal
 
         return self.filter(
             Q(rfp__in=RFP.objects.for_user(user, action))
             | Q(proposal__in=Proposal.objects.for_user(user, action))
             | Q(contract__in=Contract.objects.for_user(user, action))
             | Q(milestone__in=Milestone.objects.for_user(user, action))
+            | Q(change_order__in=ChangeOrder.objects.for_user(user, action))
+            | Q(invoice__in=Invoice.objects.for_user(user, action))
         )
 
 
 class Document(BaseModel):
-    """A file attached to an RFP, a proposal, a contract or a milestone.
+    """A file attached to an RFP, a proposal, a contract, a milestone, a change order or an invoice.
 
     Versioned by title: uploading a file under a title the record already has adds the next version;
     earlier versions stay readable. Immutable once stored — the SHA-256 of the bytes, their size and
@@ -63,6 +64,12 @@ class Document(BaseModel):
     )
     milestone = models.ForeignKey(
         "contracts.Milestone", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    change_order = models.ForeignKey(
+        "contracts.ChangeOrder", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    invoice = models.ForeignKey(
+        "contracts.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
     )
     title = models.CharField(max_length=200, help_text="Files under the same title are versions of one document.")
     version = models.PositiveIntegerField(default=1, editable=False)

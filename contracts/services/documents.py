@@ -1,12 +1,12 @@
-"""Documents: files attached to RFPs, proposals, contracts and milestones, versioned by title.
+"""Documents: files attached to RFPs, proposals, contracts, milestones, change orders and invoices, versioned
+by title.
 
 Who may add a file to what, and when, lives here once (``UPLOAD_RULES``); the browser panel, its upload
 view and the API call ``document_upload``. The file itself is checked by ``cro_cmo.uploads.document_check``
 (type by content, size, active PDF content, Office macros). Reading a document needs no service: whoever
 sees its record sees it (``Document.objects.for_user``), and the download views serve it.
 
-The contracts issue adds change orders and invoices: a target in ``DOCUMENT_TARGETS`` (the model) and a
-rule here.
+A new kind of record takes a target in ``DOCUMENT_TARGETS`` (the model, a migration) and a rule here.
 """
 
 from __future__ import annotations
@@ -22,8 +22,18 @@ from django.db.models import Max, Model
 from audit.context import audit_context
 from audit.models import Action, history_record
 from contracts.choices import ContractState, InvitationState, ProposalState, RFPState
-from contracts.models import DOCUMENT_TARGETS, RFP, Contract, Document, Milestone, Proposal
+from contracts.models import (
+    DOCUMENT_TARGETS,
+    RFP,
+    ChangeOrder,
+    Contract,
+    Document,
+    Invoice,
+    Milestone,
+    Proposal,
+)
 from contracts.services._common import PROPOSAL_NOT_EDITABLE, _require_sponsor_side, _require_vendor_side
+from contracts.services.invoices import BILLABLE_CONTRACT_STATES
 from contracts.services.proposals import _require_open_for
 from cro_cmo.services import TransitionError
 from cro_cmo.uploads import document_check
@@ -103,11 +113,36 @@ def _milestone_rule(actor, milestone: Milestone, lock: bool) -> Milestone:
     return milestone
 
 
+def _change_order_rule(actor, change_order: ChangeOrder, lock: bool) -> ChangeOrder:
+    """Change-order backup (quotes, revised budgets, the signed amendment): either party, on the contract's
+    rule — in any state of the change order, so a rejected or withdrawn one keeps its reasons on file."""
+    _contract_rule(actor, change_order.contract, lock)
+    if lock:
+        change_order = ChangeOrder.objects.select_for_update().select_related("contract").get(pk=change_order.pk)
+    return change_order
+
+
+def _invoice_rule(actor, invoice: Invoice, lock: bool) -> Invoice:
+    """Invoice files (the vendor's invoice PDF, the sponsor's remittance advice): either party, while the
+    contract takes invoices (active or completed: a final invoice after completion carries its PDF too)."""
+    _require_party(actor, invoice.contract)
+    contract = invoice.contract
+    if lock:
+        contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    if contract.state not in BILLABLE_CONTRACT_STATES:
+        raise TransitionError(CONTRACT_DOCUMENTS_CLOSED.format(state=contract.get_state_display().lower()))
+    if lock:
+        invoice = Invoice.objects.select_for_update().select_related("contract").get(pk=invoice.pk)
+    return invoice
+
+
 UPLOAD_RULES: dict[str, Callable] = {
     "rfp": _rfp_rule,
     "proposal": _proposal_rule,
     "contract": _contract_rule,
     "milestone": _milestone_rule,
+    "change_order": _change_order_rule,
+    "invoice": _invoice_rule,
 }
 assert set(UPLOAD_RULES) == set(DOCUMENT_TARGETS), "every document target needs an upload rule"
 
@@ -150,8 +185,8 @@ def _digest(file: File) -> tuple[str, int]:
 
 
 def document_upload(*, actor, target: Model, title: str, file) -> Document:
-    """Attach a file to an RFP, a proposal, a contract or a milestone; a title the record already has
-    adds the next version of that document.
+    """Attach a file to an RFP, a proposal, a contract, a milestone, a change order or an invoice; a title
+    the record already has adds the next version of that document.
 
     1. The actor may upload to this record now (``UPLOAD_RULES``: side → PermissionDenied, state →
        TransitionError); a title and a file are given (ValidationError per field).
