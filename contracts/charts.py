@@ -50,6 +50,26 @@ class BurnPoint:
     invoiced: Decimal
 
 
+@dataclass(frozen=True)
+class BudgetChange:
+    """An approved change order's effect on the budget: ``before`` until ``day``, ``after`` from then on."""
+
+    day: datetime.date
+    before: Decimal
+    after: Decimal
+
+
+def _budget_in_force(changes: Sequence[BudgetChange], day: datetime.date, current: Decimal) -> Decimal:
+    """The budget on ``day``: the last change decided on or before it, else the one the first change replaced
+    (the original), else today's (it never changed)."""
+    in_force = changes[0].before if changes else current
+    for change in changes:
+        if change.day > day:
+            break
+        in_force = change.after
+    return in_force
+
+
 def _short(text: str) -> str:
     return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…"
 
@@ -170,37 +190,60 @@ def burn_svg(
     start: datetime.date,
     end: datetime.date,
     today: datetime.date,
+    budget_changes: Sequence[BudgetChange] | None = (),
 ) -> SafeString:
-    """Invoiced as a share of the budget over time (a solid step line with square marks) against time
-    elapsed (the dashed diagonal: on it, money and time are spent at the same pace); 100 % is marked."""
+    """Invoiced as a share of the budget over time (a solid step line with square marks at each approval)
+    against time elapsed (the dashed diagonal: on it, money and time are spent at the same pace); 100 % is
+    marked.
+
+    Each past point is divided by the budget in force on its day (``budget_changes``: the approved change
+    orders, oldest first), and the line steps where a change order moved the budget. ``None`` says that
+    history is not known (a change order without its decision date or budgets): every point is then divided
+    by today's budget, and the text equivalent says so."""
     left, height, plot_top = 56, 260, TOP
     plot_bottom = height - BOTTOM
     last = max(end, today)
     scale = _Scale(start, last, left, WIDTH - RIGHT)
-    top_pct = 100
-    for point in points:
-        if budget > 0:
-            top_pct = max(top_pct, int(point.invoiced * 100 / budget) + 10)
+    changes = sorted(budget_changes or (), key=lambda c: c.day)
+
+    def pct_of(amount: Decimal, base: Decimal) -> float:
+        return float(amount * 100 / base) if base > 0 else 0.0
+
+    # Events in day order: approvals (a square: the invoiced total moved) and change orders (the budget moved).
+    events: list[tuple[datetime.date, float, bool]] = []  # (day, burn that day, marked)
+    invoiced = Decimal("0")
+    timeline = sorted([(p.day, 1, p) for p in points] + [(c.day, 0, c) for c in changes], key=lambda e: e[:2])
+    for day, is_point, event in timeline:
+        invoiced = event.invoiced if is_point else invoiced
+        events.append((day, pct_of(invoiced, _budget_in_force(changes, day, budget)), bool(is_point)))
+    top_pct = max([100, *(int(pct) + 10 for _, pct, _ in events)]) if budget > 0 else 100
     top_pct = min(-(-top_pct // 25) * 25, 400)  # up to the next gridline, so the top is labelled
 
     def y(pct: float) -> float:
         return round(plot_bottom - (plot_bottom - plot_top) * min(pct, top_pct) / top_pct, 1)
 
-    def pct_of(amount: Decimal) -> float:
-        return float(amount * 100 / budget) if budget > 0 else 0.0
-
     steps = [f"M{scale.x(start)} {y(0)}"]
     previous = 0.0
-    for point in sorted(points, key=lambda p: p.day):
-        x = scale.x(max(point.day, start))
-        steps.append(f"L{x} {y(previous)} L{x} {y(pct_of(point.invoiced))}")
-        previous = pct_of(point.invoiced)
+    for day, pct, _ in events:
+        x = scale.x(max(day, start))
+        steps.append(f"L{x} {y(previous)} L{x} {y(pct)}")
+        previous = pct
     steps.append(f"L{scale.x(min(today, last))} {y(previous)}")
     squares = format_html_join(
         "",
         '<rect x="{}" y="{}" width="7" height="7" fill="#0d6efd"/>',
-        ((scale.x(max(p.day, start)) - 3.5, y(pct_of(p.invoiced)) - 3.5) for p in sorted(points, key=lambda p: p.day)),
+        ((scale.x(max(day, start)) - 3.5, y(pct) - 3.5) for day, pct, marked in events if marked),
     )
+    if budget_changes is None:
+        basis = " Every point is shown as a share of today's budget (when earlier change orders moved it is not known)."
+    elif changes:
+        moved = len(changes)
+        basis = (
+            f" Each point is a share of the budget in force that day; {moved} approved change"
+            f" order{'s' if moved > 1 else ''} moved it (the line steps there)."
+        )
+    else:
+        basis = ""
     gridlines = format_html_join(
         "",
         '<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="{3}" stroke-width="{4}"/>'
@@ -226,7 +269,7 @@ def burn_svg(
         '<svg class="chart" viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="{id}-t {id}-d" '
         'xmlns="http://www.w3.org/2000/svg"><title id="{id}-t">Budget burn against time elapsed</title>'
         '<desc id="{id}-d">{burn} % of the budget of {budget} {currency} invoiced with {elapsed} % of the '
-        "contract's time elapsed. Solid line with squares: invoiced; dashed diagonal: time elapsed.</desc>"
+        "contract's time elapsed. Solid line with squares: invoiced; dashed diagonal: time elapsed.{basis}</desc>"
         "{grid}{axis}"
         '<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="#6c757d" stroke-width="1.5" stroke-dasharray="6 4"/>'
         '<path d="{steps}" fill="none" stroke="#0d6efd" stroke-width="2.5"/>{squares}{today_line}</svg>',
@@ -237,6 +280,7 @@ def burn_svg(
         budget=f"{budget:,.2f}",
         currency=currency,
         elapsed=f"{elapsed_now:.0f}",
+        basis=basis,
         grid=gridlines,
         axis=_axis(scale, last, plot_bottom),
         x0=scale.x(start),

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from audit.models import HistoryEntry
 from contracts.budget import BudgetFigures, burn_percent, contract_budget, time_elapsed_percent
-from contracts.charts import BurnPoint, TimelineRow, burn_svg, milestone_timeline_svg
+from contracts.charts import BudgetChange, BurnPoint, TimelineRow, burn_svg, milestone_timeline_svg
 from contracts.choices import (
     CLOSED_MILESTONE_STATES,
     LIVE_INVOICE_STATES,
@@ -318,6 +318,7 @@ def contract_context(contract: Contract, user, drafts: dict | None = None) -> di
         "timeline_svg": timeline(contract, milestones, today),
         "burn_svg": burn_svg(
             burn_points(contract, recorded),
+            budget_changes=budget_changes(change_orders),
             budget=contract.budget,
             currency=contract.currency,
             start=contract.start,
@@ -362,6 +363,16 @@ def burn_points(contract: Contract, recorded: list) -> list[BurnPoint]:
         if "invoiced" in entry.changes:
             points[timezone.localdate(entry.timestamp)] = Decimal(str(entry.changes["invoiced"][1] or 0))
     return [BurnPoint(day=day, invoiced=amount) for day, amount in points.items()]
+
+
+def budget_changes(change_orders: list) -> list[BudgetChange] | None:
+    """The approved change orders as budget changes (the budget before and after, from the day decided),
+    oldest first, for the burn chart to divide each past point by the budget then in force; None when one
+    lacks its decision date or budgets (the chart then says it divides by today's budget)."""
+    approved = [co for co in change_orders if co.state == ChangeOrderState.APPROVED]
+    if any(co.decided_at is None or co.budget_before is None or co.budget_after is None for co in approved):
+        return None
+    return [BudgetChange(timezone.localdate(co.decided_at), co.budget_before, co.budget_after) for co in approved]
 
 
 def amendment_history(contract: Contract, change_orders: list, recorded: list) -> list[dict]:

@@ -1,10 +1,11 @@
 """The contract page's SVG charts: a text equivalent, marks readable without colour, escaped names."""
 
 import datetime as dt
+import html
 import re
 from decimal import Decimal
 
-from contracts.charts import BurnPoint, TimelineRow, burn_svg, milestone_timeline_svg
+from contracts.charts import BudgetChange, BurnPoint, TimelineRow, burn_svg, milestone_timeline_svg
 
 START, END, TODAY = dt.date(2026, 1, 1), dt.date(2027, 1, 1), dt.date(2026, 7, 2)
 
@@ -52,3 +53,35 @@ def test_the_burn_chart_copes_with_no_budget_no_invoices_and_over_budget():
         )
     )
     assert "105 % of the budget" in over and ">100 %<" in over and ">125 %<" in over
+
+
+def _squares_y(svg: str) -> list[float]:
+    return [float(y) + 3.5 for y in re.findall(r'<rect x="[^"]+" y="([^"]+)"', svg)]
+
+
+def test_the_burn_chart_divides_each_past_point_by_the_budget_then_in_force():
+    """Half of 1 000 invoiced in February; a change order doubles the budget in March; half of 2 000 invoiced
+    by April: both squares sit at 50 %, the line steps down to 25 % at the change order, and the text says
+    which budget each point is a share of. Dividing by today's budget would have drawn February at 25 %."""
+    points = [BurnPoint(dt.date(2026, 2, 1), Decimal("500")), BurnPoint(dt.date(2026, 4, 1), Decimal("1000"))]
+    changes = [BudgetChange(dt.date(2026, 3, 1), Decimal("1000"), Decimal("2000"))]
+    kwargs = {"budget": Decimal("2000"), "currency": "EUR", "start": START, "end": END, "today": TODAY}
+    svg = html.unescape(str(burn_svg(points, budget_changes=changes, **kwargs)))
+    plain = html.unescape(str(burn_svg(points, **kwargs)))  # no change order: today's budget is the only one there was
+    fifty, twenty_five = _squares_y(plain)[1], _squares_y(plain)[0]
+    assert _squares_y(svg) == [fifty, fifty]
+    step = re.search(r'<path d="([^"]+)" fill="none"', svg).group(1)
+    assert f" {twenty_five} " in step + " "  # down to 25 % on the day of the change order
+    assert "50 % of the budget of 2,000.00 EUR invoiced" in svg
+    assert "a share of the budget in force that day; 1 approved change order moved it" in svg
+    assert "budget in force" not in plain and "today's budget" not in plain
+
+
+def test_the_burn_chart_says_when_it_divides_by_todays_budget():
+    """A change order whose decision date or budgets are unknown: every point against today's budget,
+    and the text equivalent says so."""
+    points = [BurnPoint(dt.date(2026, 2, 1), Decimal("500"))]
+    svg = html.unescape(str(burn_svg(points, budget=Decimal("2000"), currency="EUR", start=START, end=END,
+                                     today=TODAY, budget_changes=None)))  # fmt: skip
+    assert "Every point is shown as a share of today's budget" in svg
+    assert "25 % of the budget of 2,000.00 EUR" in svg

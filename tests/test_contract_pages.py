@@ -467,6 +467,19 @@ def test_the_steps_that_take_a_reason_apply_it_or_say_what_is_missing(client, pe
     assert (invoice.state, invoice.rejection_reason) == ("rejected", "Wrong amount")
 
 
+def test_the_burn_chart_reads_the_budget_in_force_from_the_approved_change_orders(client, personas):
+    p = personas
+    contract = signed(p, work_order(p))
+    change_order = co.change_order_propose(actor=p.vendor_x_admin, contract=contract, reason="More",
+                                           value_delta=Decimal("50000"))  # fmt: skip
+    co.change_order_approve(actor=p.sponsor_a_admin, change_order=change_order, password=PASSWORD,
+                            request=request_from())  # fmt: skip
+    login(client, p.sponsor_a_admin)
+    html = page(client, contract)
+    assert "a share of the budget in force that day; 1 approved change order moved it" in html
+    assert "of the budget of 150,000.00 EUR" in html
+
+
 def _fill(p, contract, n, approve_change_orders):
     """n accepted and invoiced milestones (approved invoices) and n change orders adding a milestone: approved
     with a signature, or one left proposed and the others rejected."""
