@@ -165,6 +165,11 @@ CERTIFICATE_EXPIRING_DAYS = env_int("CERTIFICATE_EXPIRING_DAYS", 90)
 CELERY_BEAT_SCHEDULE = {
     # Safety net: events whose on-commit kick was lost (broker down) are delivered here.
     "deliver-outbox": {"task": "notifications.tasks.deliver_outbox", "schedule": 60.0},
+    # Daily digests go out at each user's chosen local time: a run every DIGEST_INTERVAL_SECONDS sends those due.
+    "send-digests": {
+        "task": "notifications.tasks.send_digests",
+        "schedule": float(env_int("DIGEST_INTERVAL_SECONDS", 900)),
+    },
     **{
         f"check-{name}": {"task": "cro_cmo.tasks.run_check", "schedule": float(seconds), "args": (name,)}
         for name, seconds in CHECK_INTERVALS.items()

@@ -4,11 +4,16 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from cro_cmo.api.filters import BaseFilterSet
 from cro_cmo.api.viewsets import ReadOnlyBaseViewSet
-from notifications.models import Notification
-from notifications.services import notifications_mark_read
+from notifications.models import EmailMode, Notification, NotificationPreference, validate_time_zone
+from notifications.services import (
+    notification_preference_get,
+    notification_preference_update,
+    notifications_mark_read,
+)
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -55,3 +60,46 @@ class NotificationViewSet(ReadOnlyBaseViewSet):
         if "ids" in request.data and (not isinstance(ids, list) or not all(type(i) is int for i in ids)):
             raise serializers.ValidationError({"ids": ["A list of notification ids."]})
         return Response({"marked": notifications_mark_read(user=request.user, ids=ids)})
+
+
+class NotificationPreferenceSerializer(serializers.ModelSerializer):
+    email_mode = serializers.ChoiceField(choices=EmailMode.choices)
+    digest_time = serializers.TimeField(help_text="Local time of the daily digest, in time_zone (HH:MM).")
+    time_zone = serializers.CharField(max_length=64, validators=[validate_time_zone],
+                                      help_text="IANA time zone name, e.g. Europe/Zurich.")  # fmt: skip
+
+    class Meta:
+        model = NotificationPreference
+        fields = ["email_mode", "digest_time", "time_zone", "last_digest_on", "updated"]
+        read_only_fields = ["last_digest_on", "updated"]
+
+
+class NotificationPreferenceView(APIView):
+    """The caller's own e-mail preference for notifications (immediate, daily digest or off).
+
+    There is only ever the caller's: the route takes no id. Every signed-in user, viewers too, may change it.
+    """
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = NotificationPreferenceSerializer
+
+    @extend_schema(responses=NotificationPreferenceSerializer)
+    def get(self, request):
+        return Response(NotificationPreferenceSerializer(notification_preference_get(request.user)).data)
+
+    @extend_schema(request=NotificationPreferenceSerializer, responses=NotificationPreferenceSerializer)
+    def put(self, request):
+        return self._update(request, partial=False)
+
+    @extend_schema(request=NotificationPreferenceSerializer(partial=True), responses=NotificationPreferenceSerializer)
+    def patch(self, request):
+        return self._update(request, partial=True)
+
+    def _update(self, request, *, partial: bool):
+        current = notification_preference_get(request.user)
+        serializer = NotificationPreferenceSerializer(current, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        values = {name: getattr(current, name) for name in ("email_mode", "digest_time", "time_zone")}
+        values.update(serializer.validated_data)
+        preference = notification_preference_update(user=request.user, **values)
+        return Response(NotificationPreferenceSerializer(preference).data)

@@ -1,8 +1,12 @@
 """The transactional outbox and what it feeds: in-app notifications and e-mail (webhooks later)."""
 
+import datetime
+import functools
 import uuid
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -77,3 +81,70 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.event.title} → {self.user}"
+
+
+class EmailMode(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediately, one e-mail per notification"
+    DAILY_DIGEST = "daily_digest", "Once a day, one digest e-mail"
+    OFF = "off", "Never (in the app only)"
+
+
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names this system knows (``zoneinfo``), read once."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in known_time_zones():
+        raise ValidationError("Not a time zone name this system knows: use an IANA name such as Europe/Zurich.")
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+class NotificationPreferenceQuerySet(VisibleQuerySet):
+    def visible_to(self, user, action):
+        return self.filter(user=user)
+
+
+class NotificationPreference(models.Model):
+    """How one user wants notifications by e-mail. Created lazily, with the defaults, on first read.
+
+    In-app notifications are always created; the mode decides only the e-mail: one per notification
+    as it happens, one digest a day at ``digest_time`` in ``time_zone``, or none.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    email_mode = models.CharField("E-mail me", max_length=16, choices=EmailMode.choices, default=EmailMode.IMMEDIATE)
+    digest_time = models.TimeField(
+        "Digest time", default=datetime.time(8, 0), help_text="When the daily digest goes out, in your time zone."
+    )
+    time_zone = models.CharField(
+        "Time zone", max_length=64, default=default_time_zone, validators=[validate_time_zone],
+        help_text="An IANA zone name, e.g. Europe/Zurich or America/New_York.",
+    )  # fmt: skip
+    # The local date of the last digest claimed: the conditional UPDATE on it lets one worker only send it.
+    last_digest_on = models.DateField(null=True, blank=True, editable=False)
+    # E-mail only notifications created from this moment on: set when e-mail is switched back on, so
+    # turning "off" into a digest does not send a backlog of everything that happened while it was off.
+    email_from = models.DateTimeField(null=True, blank=True, editable=False)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = NotificationPreferenceQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["time_zone", "digest_time"], condition=Q(email_mode="daily_digest"),
+                         name="notification_pref_digest_idx"),
+        ]  # fmt: skip
+
+    def __str__(self):
+        return f"{self.user}: {self.get_email_mode_display()}"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)

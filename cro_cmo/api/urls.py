@@ -5,7 +5,7 @@ from accounts.api import TokenView, UserViewSet
 from contracts.api import InvitationViewSet, ProposalViewSet, RFPViewSet
 from contracts.api_contracts import ChangeOrderViewSet, ContractViewSet, InvoiceViewSet, MilestoneViewSet
 from contracts.api_documents import DocumentViewSet
-from notifications.api import NotificationViewSet
+from notifications.api import NotificationPreferenceView, NotificationViewSet
 from sponsors.api import ProgramViewSet, QualificationViewSet, ShortlistViewSet, SponsorViewSet
 from vendors.api import (
     CapabilityViewSet,
@@ -41,5 +41,7 @@ router.register("certifications", CertificationViewSet)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    # The caller's own preference: no id, nothing of anyone else's to reach.
+    path("notification-preferences/me/", NotificationPreferenceView.as_view(), name="notification-preferences-me"),
     path("", include(router.urls)),
 ]
