@@ -110,11 +110,13 @@ def _contract_columns(kind_label: str, *detail, **extra) -> dict:
 
 
 def _percent(numerator, denominator):
-    """``numerator`` as a whole percentage of ``denominator`` (denominator > 0), as text for titles."""
-    from django.db.models import IntegerField
-    from django.db.models.functions import Cast
+    """``numerator`` as a whole percentage of ``denominator`` (denominator > 0), as text for titles.
 
-    return text(Cast(ExpressionWrapper(numerator * 100 / denominator, output_field=DECIMAL), IntegerField()))
+    Rounded down (PostgreSQL's cast rounds: 99.99 % of a budget, a warning, read "100 %")."""
+    from django.db.models import IntegerField
+    from django.db.models.functions import Cast, Floor
+
+    return text(Cast(Floor(ExpressionWrapper(numerator * 100 / denominator, output_field=DECIMAL)), IntegerField()))
 
 
 def _active_with_budget():
