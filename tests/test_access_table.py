@@ -605,3 +605,52 @@ def test_a_wrong_for_user_rule_is_caught_even_when_every_view_applies_it(world, 
     client = client_for(world, "sponsor_b_admin", api_client_for)
     problems = api_problems(world, "sponsor_b_admin", client, router)
     assert f"programs list shows [{world['program_a'].pk}] it should not" in problems
+
+
+# --- Per-user routes: no object id in the URL, each person reaches only their own row --------------
+
+# Routes on the signed-in user's own record. There is no id to try, so the check is that each persona reads
+# and changes exactly its own row (viewers too: a preference is the person's, not the organisation's data)
+# and that anonymous is asked to sign in. URL name → "browser" or "api".
+PER_USER_ROUTES = {"notification-preferences": "browser", "api:notification-preferences-me": "api"}
+PER_USER_ZONES = ["Europe/Zurich", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "Africa/Nairobi",
+                  "America/Sao_Paulo", "Asia/Kolkata"]  # fmt: skip
+
+
+def per_user_problems(world, persona, api_client_for) -> list[str]:
+    from notifications.models import NotificationPreference
+
+    zones = dict(zip(PERSONA_NAMES, PER_USER_ZONES, strict=False))
+    for name, zone in zones.items():
+        NotificationPreference.objects.update_or_create(user=world[name], defaults={"time_zone": zone})
+    problems = []
+    for url_name, kind in PER_USER_ROUTES.items():
+        client = client_for(world, persona, api_client_for, browser=kind == "browser")
+        url = reverse(url_name)
+        response = client.get(url)
+        if persona == "anonymous":
+            if response.status_code != (302 if kind == "browser" else 401):
+                problems.append(f"GET {url}: anonymous got {response.status_code}")
+            continue
+        text = response.content.decode()
+        # The form's value or the JSON field, not the zone list the page offers as suggestions.
+        shown = {name for name, zone in zones.items()
+                 if f'name="time_zone" value="{zone}"' in text or f'"time_zone":"{zone}"' in text}  # fmt: skip
+        if response.status_code != 200 or shown != {persona}:
+            problems.append(f"GET {url}: {response.status_code}, shows the zones of {sorted(shown)} to {persona}")
+        body = {"email_mode": "daily_digest", "digest_time": "09:30", "time_zone": "Pacific/Auckland"}
+        if kind == "browser":
+            status = client.post(url, body).status_code
+        else:
+            status = client.put(url, body, format="json").status_code
+        moved = NotificationPreference.objects.filter(time_zone="Pacific/Auckland")
+        changed = set(moved.values_list("user_id", flat=True))
+        if status not in (200, 302) or changed != {world[persona].pk}:
+            problems.append(f"write {url}: {status}, changed the preferences of users {sorted(changed)} ({persona})")
+        NotificationPreference.objects.filter(user=world[persona]).update(time_zone=zones[persona])
+    return problems
+
+
+@pytest.mark.parametrize("persona", ALL_PERSONAS)
+def test_per_user_routes_reach_only_the_callers_own_row(world, api_client_for, persona):
+    assert per_user_problems(world, persona, api_client_for) == []
