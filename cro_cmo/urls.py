@@ -18,6 +18,7 @@ urlpatterns = [
     path("rfps/", include("contracts.urls")),
     path("contracts/", include("contracts.urls_contracts")),
     path("vendors/", include("vendors.urls")),
+    path("alerts/", include("alerts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("cro_cmo.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 
+from alerts.models import Alert
 from cro_cmo.celery import app as celery_app
 from notifications.models import Notification
 from sponsors.models import Program
@@ -22,6 +23,8 @@ def dashboard(request):
     if user.is_superuser and user.organisation is None:
         return redirect("admin:index")
     context = {
+        # Open alerts first on the page, the most severe first: what needs someone today.
+        "alerts": list(Alert.objects.for_user(user).open().severity_first().select_related("vendor")[:8]),
         "notifications": Notification.objects.for_user(user).select_related("event")[:8],
     }
     if user.is_sponsor:

@@ -20,7 +20,11 @@ QUALIFICATION_VENDOR_FIXED = "A qualification stays with its vendor: record a ne
 class SponsorSerializer(ValidatedModelSerializer):
     class Meta:
         model = Sponsor
-        fields = ["id", "name", "slug", "type", "country", "default_currency", "due_soon_days", "created", "updated"]
+        fields = [
+            "id", "name", "slug", "type", "country", "default_currency", "due_soon_days", "overdue_escalation_days",
+            "budget_warning_percent", "burn_ahead_points", "contract_ending_days", "certificate_expiring_days",
+            "requalification_days", "created", "updated",
+        ]  # fmt: skip
         read_only_fields = ["slug", "created", "updated"]
 
 

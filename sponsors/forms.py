@@ -11,10 +11,56 @@ class ProgramForm(forms.ModelForm):
         fields = ["code", "name", "phase", "therapeutic_area", "budget_cap", "budget_currency"]
 
 
+# The per-sponsor thresholds and lead times of the background checks (SPEC §4): the alerts each check raises.
+CHECK_SETTINGS = [
+    "due_soon_days", "overdue_escalation_days", "budget_warning_percent", "burn_ahead_points",
+    "contract_ending_days", "certificate_expiring_days", "requalification_days",
+]  # fmt: skip
+
+
+class FieldGroup:
+    """Some of a form's fields under a legend, rendered by ``includes/form_fields.html`` like a form. The
+    first group carries the form's error summary (each message links to its field, in whichever group)."""
+
+    def __init__(self, form, legend: str, names: list[str], first: bool):
+        self.form, self.legend, self.names, self.first = form, legend, names, first
+
+    def visible_fields(self):
+        return [self.form[name] for name in self.names]
+
+    def hidden_fields(self):
+        return self.form.hidden_fields() if self.first else []
+
+    @property
+    def errors(self):
+        return self.form.errors if self.first else {}
+
+    def non_field_errors(self):
+        return self.form.non_field_errors() if self.first else []
+
+
 class SponsorForm(forms.ModelForm):
+    """The sponsor's profile and, in a "Background checks" group, the thresholds its alerts follow."""
+
     class Meta:
         model = Sponsor
-        fields = ["name", "type", "country", "default_currency", "due_soon_days"]
+        fields = ["name", "type", "country", "default_currency", *CHECK_SETTINGS]
+        labels = {
+            "due_soon_days": "Milestone due soon (days ahead)",
+            "overdue_escalation_days": "Escalate an overdue milestone after (days)",
+            "budget_warning_percent": "Budget warning at (% of the budget invoiced)",
+            "burn_ahead_points": "Burn ahead of time elapsed by more than (points)",
+            "contract_ending_days": "Contract ending with open milestones (days ahead)",
+            "certificate_expiring_days": "Vendor certificate expiring (days ahead)",
+            "requalification_days": "Qualification audit due (days ahead)",
+        }
+
+    def groups(self):
+        company = ["name", "type", "country", "default_currency"]
+        return [
+            FieldGroup(self, "Company", company, first=True),
+            FieldGroup(self, "Background checks", CHECK_SETTINGS, first=False),
+        ]
 
 
 class QualificationForm(forms.ModelForm):

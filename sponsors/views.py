@@ -52,7 +52,8 @@ class SponsorDetailView(ObjectDetailView):
 
 
 class SponsorEditView(ObjectEditView):
-    """Admins edit their sponsor's name, type, country, currency and due-soon days (creation is sign-up)."""
+    """Admins edit their sponsor's name, type, country and currency, and the thresholds of its background
+    checks (``SponsorForm``, "Background checks"); creation is sign-up."""
 
     queryset = Sponsor.objects.all()
     form_class = SponsorForm

@@ -108,7 +108,39 @@ def world(personas):
     objects.update(_sponsor_records_world(p))
     objects.update(_sourcing_world(p))
     objects.update(_contracts_world(p))
+    objects.update(_alerts_world(p, objects))
     return objects
+
+
+def _alerts_world(p, objects) -> dict:
+    """Alerts: A's and X's own copies of the overdue alert on A–X's milestone (each side sees and acknowledges
+    its own) and B's budget warning on B–Y's agreement. Titles are the list markers."""
+    from django.utils import timezone
+
+    from alerts.models import Alert
+
+    milestone, now = objects["milestone_a_x"], timezone.now()
+    on_milestone = {"kind": "milestone_overdue", "severity": "critical", "raised_at": now, "sponsor": p.sponsor_a,
+                    "vendor": p.vendor_x, "contract": milestone.contract, "milestone": milestone}  # fmt: skip
+    return {
+        "alert_a": Alert.objects.create(
+            audience="sponsor", key=f"milestone:{milestone.pk}:s", title="Overdue alert QZLA", **on_milestone
+        ),
+        "alert_x": Alert.objects.create(
+            audience="vendor", key=f"milestone:{milestone.pk}:v", title="Overdue alert QZLX", **on_milestone
+        ),
+        "alert_b": Alert.objects.create(
+            kind="budget_warning",
+            severity="warning",
+            audience="sponsor",
+            raised_at=now,
+            sponsor=p.sponsor_b,
+            vendor=p.vendor_y,
+            contract=objects["contract_b_y"],
+            key=f"contract:{objects['contract_b_y'].pk}:s",
+            title="Budget alert QZLB",
+        ),
+    }
 
 
 def _sponsor_records_world(p) -> dict:

@@ -53,19 +53,21 @@ VENDOR_Y_CONTRACTS = {"contract_a_y", "contract_b_y"}
 A_X_CONTRACT_DOCUMENTS = {"document_change_order_a_x", "document_invoice_a_x"}
 SPONSOR_A_DOCUMENTS = {"document_rfp_a"} | A_X_CONTRACT_DOCUMENTS
 VENDOR_X_DOCUMENTS = {"document_rfp_a", "document_proposal_a_x"} | A_X_CONTRACT_DOCUMENTS
+# Alerts go to one organisation each: A's copy of the overdue alert on A–X's milestone to sponsor A's people,
+# X's copy to vendor X's, B's budget warning to sponsor B's; the people who can act acknowledge them (a change).
 
 SEES = {
     "sponsor_a_admin": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE
     | {"sponsor_a", "program_a", "notification_sponsor_a_admin", "token_sponsor_a_admin", "invite_a"}
-    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS | SPONSOR_A_DOCUMENTS,
+    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS | SPONSOR_A_DOCUMENTS | {"alert_a"},
     "sponsor_a_viewer": DIRECTORY | REFERENCE | SPONSOR_A_PEOPLE | {"sponsor_a", "program_a"} | SPONSOR_A_RECORDS
-    | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS | SPONSOR_A_DOCUMENTS,
+    | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS | SPONSOR_A_DOCUMENTS | {"alert_a"},
     "sponsor_b_admin": DIRECTORY | REFERENCE | {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x"}
-    | {"rfp_b", "contract_b_y"},
+    | {"rfp_b", "contract_b_y", "alert_b"},
     "vendor_x_admin": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"notification_vendor_x_admin"}
-    | VENDOR_X_SOURCING | A_X_CONTRACTS | VENDOR_X_DOCUMENTS,
+    | VENDOR_X_SOURCING | A_X_CONTRACTS | VENDOR_X_DOCUMENTS | {"alert_x"},
     "vendor_x_viewer": DIRECTORY | REFERENCE | VENDOR_X_OWN | VENDOR_X_PEOPLE | {"token_vendor_x_viewer"}
-    | VENDOR_X_SOURCING | A_X_CONTRACTS | VENDOR_X_DOCUMENTS,
+    | VENDOR_X_SOURCING | A_X_CONTRACTS | VENDOR_X_DOCUMENTS | {"alert_x"},
     "vendor_y_admin": DIRECTORY | REFERENCE | {"vendor_y_admin"} | VENDOR_Y_CONTRACTS,
     "anonymous": set(),
 }  # fmt: skip
@@ -73,11 +75,12 @@ CHANGES = {
     # Admins manage their organisation (profile, colleagues, invitations); members act; viewers
     # change nothing but their own API tokens.
     "sponsor_a_admin": SPONSOR_A_PEOPLE | {"sponsor_a", "program_a", "token_sponsor_a_admin", "invite_a"}
-    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS,
+    | SPONSOR_A_RECORDS | SPONSOR_A_SOURCING | SPONSOR_A_CONTRACTS | {"alert_a"},
     "sponsor_a_viewer": set(),
-    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x", "rfp_b", "contract_b_y"},
+    "sponsor_b_admin": {"sponsor_b", "program_b", "sponsor_b_admin", "qualification_b_x", "rfp_b", "contract_b_y",
+                        "alert_b"},
     # The invitation is the vendor's to act on (decline, ask, answer); the proposal is the vendor's own.
-    "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE | {"proposal_a_x", "invitation_a_x"} | A_X_CONTRACTS,
+    "vendor_x_admin": VENDOR_X_OWN | VENDOR_X_PEOPLE | {"proposal_a_x", "invitation_a_x"} | A_X_CONTRACTS | {"alert_x"},
     "vendor_x_viewer": {"token_vendor_x_viewer"},
     "vendor_y_admin": {"vendor_y", "site_y", "offering_y", "cert_y", "vendor_y_admin"} | VENDOR_Y_CONTRACTS,
     "anonymous": set(),
@@ -120,7 +123,7 @@ SPONSOR_SIDE_API_ACTIONS = {("rfps", "comparison"), ("rfps", "scores")}
 # Browser pages that list objects: URL name → the names of the objects whose name they may show.
 BROWSER_LISTS = {
     "program-list": {"program_a", "program_b"},
-    "dashboard": {"program_a", "program_b"},
+    "dashboard": {"program_a", "program_b", "alert_a", "alert_x", "alert_b"},
     "vendor-list": {"vendor_x", "vendor_y"},
     "notifications": {"notification_sponsor_a_admin", "notification_vendor_x_admin"},
     "members": {*PERSONA_NAMES, "invite_a"},
@@ -129,6 +132,7 @@ BROWSER_LISTS = {
     "shortlist-list": {"shortlist_a"},
     "rfp-list": {"rfp_a", "rfp_a_draft", "rfp_b"},
     "contract-list": {"msa_a_x", "work_order_a_x", "contract_a_y", "contract_b_y"},
+    "alert-list": {"alert_a", "alert_x", "alert_b"},
 }
 # Browser routes with an object parameter that are not object pages (public tokens from e-mails).
 NOT_OBJECT_ROUTES = {"invite-accept", "password_reset_confirm", "signup-confirm"}
@@ -186,6 +190,8 @@ FUNCTION_OBJECT_ROUTES = {
     "invoice-approve": ("pk", "change", "post"),
     "invoice-reject": ("pk", "change", "post"),
     "invoice-mark-paid": ("pk", "change", "post"),
+    # Acknowledging an alert posts a comment and comes back to the alert's page (a missing one as a message).
+    "alert-acknowledge": ("pk", "change", "post"),
 }
 
 
@@ -198,7 +204,7 @@ def marker(world, name) -> str:
         return obj.event.title
     if name.startswith("qualification_") and hasattr(obj, "msa_reference"):
         return obj.msa_reference
-    if name.startswith(("rfp_", "msa_", "work_order_", "contract_")):
+    if name.startswith(("rfp_", "msa_", "work_order_", "contract_", "alert_")):
         return obj.title
     return obj.name
 
@@ -307,19 +313,21 @@ def api_detail_problems(world, persona, client, prefix, viewset, name, obj) -> l
             status = client.get(f"{url}{extra.url_path}/").status_code
             if status not in action_ok:
                 problems.append(f"GET {url}{extra.url_path}/: {status}, expected {sorted(action_ok)} ({persona})")
+    persona_side = "sponsor" if getattr(world.get(persona), "sponsor_id", None) else "vendor"
     writable = "patch" in viewset.http_method_names and hasattr(viewset, "partial_update")
     if not writable:
-        return problems + read_only_write_problems(client, url)
-    edit_ok = {409} if name in EDIT_REFUSED else {200}
-    persona_side = "sponsor" if getattr(world.get(persona), "sponsor_id", None) else "vendor"
-    if SIDE_ACTIONS.get((prefix, "update"), persona_side) != persona_side:
-        edit_ok = {403}  # the other side edits this record
-    check("PATCH", _in_savepoint(lambda: client.patch(url, {}, format="json")).status_code, edit_ok)
-    body = _representation(world, prefix, obj, viewset)
-    check("PUT", _in_savepoint(lambda: client.put(url, body, format="json")).status_code, edit_ok)
-    if "delete" in viewset.http_method_names and hasattr(viewset, "destroy"):
-        delete_ok = {409} if name in DELETE_REFUSED else {204}
-        check("DELETE", _in_savepoint(lambda: client.delete(url)).status_code, delete_ok)
+        problems += read_only_write_problems(client, url)
+    else:
+        edit_ok = {409} if name in EDIT_REFUSED else {200}
+        if SIDE_ACTIONS.get((prefix, "update"), persona_side) != persona_side:
+            edit_ok = {403}  # the other side edits this record
+        check("PATCH", _in_savepoint(lambda: client.patch(url, {}, format="json")).status_code, edit_ok)
+        body = _representation(world, prefix, obj, viewset)
+        check("PUT", _in_savepoint(lambda: client.put(url, body, format="json")).status_code, edit_ok)
+        if "delete" in viewset.http_method_names and hasattr(viewset, "destroy"):
+            delete_ok = {409} if name in DELETE_REFUSED else {204}
+            check("DELETE", _in_savepoint(lambda: client.delete(url)).status_code, delete_ok)
+    # Detail actions that write (a read-only route's too: acknowledging an alert, accepting a milestone).
     for extra in viewset.get_extra_actions():
         if extra.detail and "post" in extra.mapping:
             action_url = f"{url}{extra.url_path}/"
@@ -428,6 +436,10 @@ def _model_of_function_route(name):
         on_contract = {"contract-sign", "change-order-propose", "invoice-submit"}
         prefixes = {"milestone-": Milestone, "change-order-": ChangeOrder, "invoice-": Invoice}
         return Contract if name in on_contract else next(m for p, m in prefixes.items() if name.startswith(p))
+    if name == "alert-acknowledge":
+        from alerts.models import Alert
+
+        return Alert
     if name.startswith("document-"):
         from contracts.models import ChangeOrder, Contract, Document, Invoice, Milestone
 

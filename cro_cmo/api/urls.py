@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenView, UserViewSet
+from alerts.api import AlertViewSet
 from contracts.api import InvitationViewSet, ProposalViewSet, RFPViewSet
 from contracts.api_contracts import ChangeOrderViewSet, ContractViewSet, InvoiceViewSet, MilestoneViewSet
 from contracts.api_documents import DocumentViewSet
@@ -38,6 +39,7 @@ router.register("service-categories", ServiceCategoryViewSet)
 router.register("capabilities", CapabilityViewSet)
 router.register("offerings", OfferingViewSet)
 router.register("certifications", CertificationViewSet)
+router.register("alerts", AlertViewSet)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
