@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.context import audit_context
 from cro_cmo.services import object_delete, object_save
-from vendors.models import ServiceOffering, Site, Vendor
+from vendors.models import Certification, ServiceOffering, Site, Vendor
 
 SEARCH_CONFIG = "english"
 # Each site and offering text is capped, but a vendor may have hundreds of them: PostgreSQL refuses a
@@ -67,6 +67,7 @@ def vendor_record_save(*, actor, instance: models.Model, m2m: dict | None = None
     object_save(actor=actor, instance=instance, m2m=m2m, reason=reason)
     vendor_id = instance.pk if isinstance(instance, Vendor) else instance.vendor_id
     vendor_search_refresh([vendor_id])
+    _certificate_alerts_recheck(instance)
     return instance
 
 
@@ -80,6 +81,16 @@ def vendor_record_delete(*, actor, instance: models.Model, reason: str = "") -> 
                 offering.sites.remove(instance)
     object_delete(actor=actor, instance=instance, reason=reason)
     vendor_search_refresh([vendor_id])
+    _certificate_alerts_recheck(instance)
+
+
+def _certificate_alerts_recheck(instance: models.Model) -> None:
+    """A certificate added, renewed (a later expiry, or a newer one of the same type, authority and site) or
+    deleted: re-check the vendor's certificate alerts — its own and its sponsors' — once the change commits."""
+    if isinstance(instance, Certification):
+        from alerts.services import alerts_recheck_on_commit
+
+        alerts_recheck_on_commit(vendor_ids=[instance.vendor_id])
 
 
 @transaction.atomic
