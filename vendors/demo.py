@@ -73,7 +73,8 @@ HANDMADE = [
                    "quality-control": ["Release testing", "ICH stability studies", "Method validation"],
                    "regulatory-affairs": ["IND/CTA", "eCTD publishing"]},
      "sites": [("Cork API plant", "Cork", "IE", "HPAPI containment suites, 6,000 L reactor train")],
-     "certs": [("gmp", "national", 800), ("gmp", "fda", 300), ("iso-14001", "iso-body", 200)]},
+     # Its FDA GMP certificate expires within 90 days: Orbital and Acme (active contracts with it) are alerted.
+     "certs": [("gmp", "national", 800), ("gmp", "fda", 75), ("iso-14001", "iso-body", 200)]},
     {"slug": "rheinland-sterile", "name": "Rheinland Sterile Solutions", "kind": "cmo", "hq_country": "DE", "founded_year": 1999,
      "headcount_band": "250-999", "website": "https://rheinland-sterile.example",
      "description": "Specialist in sterile fill-finish of biologics in vials, cartridges and prefilled syringes, from clinical to commercial batches.",
@@ -93,6 +94,23 @@ HANDMADE = [
      "offerings": {"finished-dosage-forms": ["Sterile fill-finish", "Lyophilisation", "Injectables"]},
      "sites": [("Lyon site", "Lyon", "FR", "Aseptic filling, freeze-drying")],
      "certs": [("gmp", "national", 30), ("gmp", "fda", 500)]},
+    # Headquarters outside Europe, sterile work inside the EU: found by site country and region, not by HQ.
+    {"slug": "cedar-biopharma", "name": "Cedar BioPharma", "kind": "cmo", "hq_country": "CN", "founded_year": 2002,
+     "headcount_band": "1000-4999", "website": "https://cedar-biopharma.example",
+     "description": "Biologics drug product manufacturer with aseptic fill and finish in Suzhou and in Limerick, Ireland.",
+     "offerings": {"finished-dosage-forms": ["Sterile fill-finish", "Lyophilisation", "Injectables"],
+                   "packaging": ["Vials", "Prefilled syringes"]},
+     "sites": [("Suzhou plant", "Suzhou", "CN", "Drug substance and vial filling for the Chinese market"),
+               ("Limerick fill-finish plant", "Limerick", "IE", "Isolator fill-finish and freeze-drying for EU supply")],
+     "offering_sites": {"finished-dosage-forms": [0, 1], "packaging": [1]},
+     "certs": [("gmp", "nmpa", 700), ("gmp", "national", 540, 1), ("gmp", "fda", 400, 1)]},
+    # Sterile fill-finish in the US with an FDA GMP only: not an answer to "GMP by EMA/EU, site in the EU".
+    {"slug": "mesa-parenterals", "name": "Mesa Parenterals", "kind": "cmo", "hq_country": "US", "founded_year": 2015,
+     "headcount_band": "250-999", "website": "https://mesa-parenterals.example",
+     "description": "Sterile fill-finish of clinical batches in vials and syringes.",
+     "offerings": {"finished-dosage-forms": ["Sterile fill-finish", "Injectables"]},
+     "sites": [("Raleigh plant", "Raleigh", "US", "Aseptic filling lines")],
+     "certs": [("gmp", "fda", 500)]},
 ]  # fmt: skip
 
 
@@ -152,7 +170,7 @@ def seed(generated: int = 60, today: date | None = None) -> dict[str, Vendor]:
     capabilities = {(c.category_id, c.name): c for c in Capability.objects.all()}
     vendors = {}
     for index, spec in enumerate(vendor_specs(generated)):
-        fields = {k: v for k, v in spec.items() if k not in ("slug", "offerings", "sites", "certs")}
+        fields = {k: v for k, v in spec.items() if k not in ("slug", "offerings", "sites", "certs", "offering_sites")}
         vendor, _ = Vendor.objects.update_or_create(slug=spec["slug"], defaults=fields)
         vendors[vendor.slug] = vendor
         sites = []
@@ -170,12 +188,12 @@ def seed(generated: int = 60, today: date | None = None) -> dict[str, Vendor]:
                           "lead_time_weeks": 4 + (index % 20), "price_min": low, "price_max": high, "currency": currency},
             )  # fmt: skip
             offering.capabilities.set([capabilities[(category.pk, n)] for n in capability_names])
-            offering.sites.set(sites[:1])
-        for cert_type, authority, days_left in spec["certs"]:
+            offering.sites.set([sites[i] for i in spec.get("offering_sites", {}).get(code, [0])])
+        for cert_type, authority, days_left, *site_index in spec["certs"]:  # (type, authority, days[, site])
             expires = today + timedelta(days=days_left)
             Certification.objects.update_or_create(
                 vendor=vendor, type=cert_type, authority=authority,
-                defaults={"site": sites[0], "number": f"{cert_type.upper()}-{vendor.pk:04d}-{authority.upper()}",
+                defaults={"site": sites[site_index[0] if site_index else 0], "number": f"{cert_type.upper()}-{vendor.pk:04d}-{authority.upper()}",
                           "issued_on": expires - timedelta(days=3 * 365), "expires_on": expires},
             )  # fmt: skip
     vendor_search_refresh([v.pk for v in vendors.values()])
@@ -216,8 +234,19 @@ def bulk_generate(vendors: int, offerings_per_vendor: int = 10, seed: int = 7) -
             offerings.append(ServiceOffering(vendor_id=pk, category=category, description=f"{category.name} services",
                                              lead_time_weeks=rng.randint(2, 40)))  # fmt: skip
         sites.append(Site(vendor_id=pk, name="Main site", city=CITIES[country][0], country=country))
-        certs.append(Certification(vendor_id=pk, type=rng.choice(["gmp", "gcp", "iso-9001"]), authority="other",
-                                   issued_on=today - timedelta(days=900), expires_on=today + timedelta(days=rng.randint(-200, 900))))  # fmt: skip
+        if rng.random() < 0.35:  # a second site abroad: where the work is done is not only the headquarters
+            other = rng.choice([c for c in countries if c != country])
+            sites.append(Site(vendor_id=pk, name="Second site", city=CITIES[other][-1], country=other))
+        # The authority of the headquarters' country (an EU national authority inside the EU), some GMPs by FDA.
+        cert_type = rng.choice(["gmp", "gcp", "iso-9001"])
+        home = (
+            "iso-body"
+            if cert_type == "iso-9001"
+            else AUTHORITY_BY_COUNTRY.get(country, "national" if country in EU else "other")
+        )
+        for authority in [home] + (["fda"] if cert_type == "gmp" and home != "fda" and rng.random() < 0.4 else []):
+            certs.append(Certification(vendor_id=pk, type=cert_type, authority=authority, issued_on=today - timedelta(days=900),
+                                       expires_on=today + timedelta(days=rng.randint(-200, 900))))  # fmt: skip
     ServiceOffering.objects.bulk_create(offerings, batch_size=5000)
     Site.objects.bulk_create(sites, batch_size=5000)
     Certification.objects.bulk_create(certs, batch_size=5000)

@@ -187,6 +187,8 @@ class Site(HistoryMixin, BaseModel):
                 violation_error_message="This vendor already has a site with this name.",
             )
         ]
+        # The directory's "where the work is done" filters: vendors with a site in these countries.
+        indexes = [models.Index(fields=["country", "vendor"], name="site_country_vendor_idx")]
 
     def __str__(self):
         return f"{self.name} ({self.city}, {self.country.code})"

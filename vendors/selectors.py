@@ -8,12 +8,12 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -24,10 +24,13 @@ from django.utils import timezone
 from django_countries import countries
 
 from vendors.choices import CertificationType, VendorKind
-from vendors.filtersets import SEARCH_CONFIG, VendorFilterSet
-from vendors.models import Capability, Certification, ServiceCategory, ServiceOffering, Vendor
+from vendors.filtersets import AUTHORITY_GROUPS, SEARCH_CONFIG, VendorFilterSet
+from vendors.models import Certification, ServiceCategory, ServiceOffering, Site, Vendor
+from vendors.regions import REGION_CHOICES, REGION_LABELS, region_countries
+from vendors.search_facets import facet_rows
 
-FACETS = ["category", "capability", "country", "certification", "kind"]
+# The directory's facets, in the sidebar's order: kind first, then what, where, and certificates.
+FACETS = ["kind", "category", "capability", "region", "site_country", "country", "certification", "authority"]
 SORTS = {
     "relevance": "Best match",
     "name": "Name (A–Z)",
@@ -35,7 +38,6 @@ SORTS = {
     "newest": "Recently updated",
     "founded": "Oldest established",
 }
-MAX_CAPABILITY_FACETS = 40
 # Shown to sponsor people only: their own company's qualification of each vendor.
 SPONSOR_FACETS = ["qualified"]
 
@@ -63,6 +65,7 @@ class FacetValue:
     label: str
     count: int
     selected: bool
+    group: str = ""
 
 
 @dataclass
@@ -71,10 +74,19 @@ class DirectoryResult:
     page: Page
     sort: str
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    site_countries: set[str] = field(default_factory=set)  # the site filter's countries (cards mark them)
 
     @property
     def is_valid(self) -> bool:
         return self.filterset.is_valid()
+
+
+class CountedPaginator(Paginator):
+    """A paginator told the total (counted with the facets), so it runs no COUNT query of its own."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count
 
 
 def rank_by_relevance(queryset: QuerySet, q: str) -> QuerySet:
@@ -109,89 +121,113 @@ def _sorted(queryset: QuerySet, sort: str, q: str) -> QuerySet:
     )
 
 
-def filtered_without(filterset: VendorFilterSet, base: QuerySet, key: str) -> QuerySet:
-    """``base`` with every validated filter applied except ``key`` (validation happened once, up front)."""
-    queryset = base
-    for name, value in filterset.form.cleaned_data.items():
-        if name != key:
-            queryset = filterset.filters[name].filter(queryset, value)
-    return queryset
-
-
-def _facet_counts(data: QueryDict, filterset: VendorFilterSet, base: QuerySet) -> dict[str, list[FacetValue]]:
-    """Counts per facet value over the results filtered by every *other* facet (so options stay visible).
-
-    One query per facet, whatever the page size.
-    """
-    today = timezone.localdate()
-
-    def others(key):
-        return filtered_without(filterset, base, key).values("pk")
-
-    selected = {key: set(data.getlist(key)) for key in FACETS}
-    facets = {}
-    rows = (
-        ServiceOffering.objects.filter(vendor__in=others("category"), is_active=True)
-        .values("category__code")
-        .annotate(n=Count("vendor", distinct=True))
+def _facets(filterset: VendorFilterSet, base: QuerySet, user) -> tuple[int, dict[str, list[FacetValue]]]:
+    """(total, facets): every facet counted over the vendors passing the other filters, in one statement
+    (vendors.search_facets). Options with no vendor are left out unless ticked; ticked ones keep their label."""
+    data = filterset.form.cleaned_data
+    unfaceted = base
+    for name in ("q", "verified", "updated_after"):
+        unfaceted = filterset.filters[name].filter(unfaceted, data.get(name))
+    conditions = filterset.conditions()
+    qualified = None
+    if getattr(user, "sponsor_id", None):
+        qualified = Q(pk__in=filterset.qualified_vendor_ids())
+        if data.get("qualified") is not None:
+            conditions["qualified"] = qualified if data["qualified"] else ~qualified
+    rows = facet_rows(
+        unfaceted,
+        conditions,
+        certificate_terms=filterset.certificate_terms(),
+        categories=[c.pk for c in data.get("category") or []],
+        qualified=qualified,
     )
-    counts = {row["category__code"]: row["n"] for row in rows}
-    facets["category"] = [
-        FacetValue(c.code, c.name, counts.get(c.code, 0), c.code in selected["category"])
-        for c in ServiceCategory.objects.all()
+    counts: dict[str, dict[str, tuple]] = {}
+    total = 0
+    for facet, value, label, group, position, n in rows:
+        if facet == "total":
+            total = n
+        elif value:
+            counts.setdefault(facet, {})[value] = (label, group, position, n)
+
+    def selected(key) -> set[str]:
+        values = data.get(key) or []
+        return {getattr(v, "code", None) or getattr(v, "slug", None) or str(v) for v in values}
+
+    facets: dict[str, list[FacetValue]] = {}
+
+    def fixed(key, choices):
+        found, chosen = counts.get(key, {}), selected(key)
+        return [
+            FacetValue(value, label, found.get(value, (0, 0, 0, 0))[3], value in chosen)
+            for value, label in choices
+            if value in found or value in chosen
+        ]
+
+    facets["kind"] = fixed("kind", VendorKind.choices)
+    found = counts.get("category", {})
+    chosen_categories = {c.code: c for c in data.get("category") or []}
+    rows = [(pos, code, label, n) for code, (label, _, pos, n) in found.items()]
+    rows += [(c.position, code, c.name, 0) for code, c in chosen_categories.items() if code not in found]
+    facets["category"] = [FacetValue(code, label, n, code in chosen_categories) for _, code, label, n in sorted(rows)]
+    found = counts.get("capability", {})
+    chosen_capabilities = {c.slug: c for c in data.get("capability") or []}
+    rows = [(pos, group, label, slug, n) for slug, (label, group, pos, n) in found.items()]
+    rows += [
+        (c.category.position, c.category.name, c.name, slug, 0)
+        for slug, c in chosen_capabilities.items()
+        if slug not in found
     ]
-    capability_rows = (
-        Capability.objects.filter(offerings__vendor__in=others("capability"), offerings__is_active=True)
-        .values("slug", "name")
-        .annotate(n=Count("offerings__vendor", distinct=True))
-        .order_by("-n", "name")
-    )
-    if selected["category"]:
-        capability_rows = capability_rows.filter(category__code__in=selected["category"])
     facets["capability"] = [
-        FacetValue(r["slug"], r["name"], r["n"], r["slug"] in selected["capability"])
-        for r in capability_rows[:MAX_CAPABILITY_FACETS]
+        FacetValue(slug, label, n, slug in chosen_capabilities, group) for _, group, label, slug, n in sorted(rows)
     ]
-    country_rows = others("country").order_by().values("hq_country").annotate(n=Count("pk")).order_by("-n")
-    facets["country"] = [
-        FacetValue(r["hq_country"], countries.name(r["hq_country"]), r["n"], r["hq_country"] in selected["country"])
-        for r in country_rows
-    ]
-    cert_rows = (
-        Certification.objects.valid_on(today)
-        .filter(vendor__in=others("certification"))
-        .values("type")
-        .annotate(n=Count("vendor", distinct=True))
-    )
-    cert_counts = {r["type"]: r["n"] for r in cert_rows}
-    facets["certification"] = [
-        FacetValue(value, label, cert_counts[value], value in selected["certification"])
-        for value, label in CertificationType.choices
-        if cert_counts.get(value)
-    ]
-    if "qualified" in filterset.filters and getattr(filterset.request, "user", None) is not None:
-        user = filterset.request.user
-        if getattr(user, "sponsor_id", None):
-            qualified = filterset.filters["qualified"].filter(others("qualified"), True).count()
-            facets["qualified"] = [
-                FacetValue("true", "Qualified by us", qualified, "true" in data.getlist("qualified"))
-            ]
-    kind_rows = others("kind").order_by().values("kind").annotate(n=Count("pk"))
-    kind_counts = {r["kind"]: r["n"] for r in kind_rows}
-    facets["kind"] = [
-        FacetValue(value, label, kind_counts.get(value, 0), value in selected["kind"])
-        for value, label in VendorKind.choices
-    ]
-    return facets
+    facets["region"] = fixed("region", REGION_CHOICES)
+    for key in ("site_country", "country"):
+        found, chosen = counts.get(key, {}), selected(key)
+        codes = set(found) | chosen
+        rows = sorted((-found.get(c, (0, 0, 0, 0))[3], countries.name(c), c) for c in codes)
+        facets[key] = [FacetValue(code, name, -minus_n, code in chosen) for minus_n, name, code in rows]
+    facets["certification"] = fixed("certification", CertificationType.choices)
+    facets["authority"] = fixed("authority", [(g, label) for g, (label, _) in AUTHORITY_GROUPS.items()])
+    if qualified is not None:
+        n = counts.get("qualified", {}).get("true", (0, 0, 0, 0))[3]
+        facets["qualified"] = [FacetValue("true", "Qualified by us", n, data.get("qualified") is True)]
+    return total, facets
+
+
+def site_filter_countries(filterset: VendorFilterSet) -> set[str]:
+    """The countries the site filters (site country, region) ask for: the cards and profile mark those sites."""
+    if not filterset.is_valid():
+        return set()
+    data = filterset.form.cleaned_data
+    return set(data.get("site_country") or []) | region_countries(data.get("region") or [])
+
+
+def site_matches(sites, data: QueryDict) -> dict[int, str]:
+    """{site id: "EU/EEA"…} for the sites in the countries a directory search asked for (the profile's marks).
+
+    ``data`` is the query string the card's link carried; unknown codes are ignored (it only marks sites).
+    """
+    regions = [r for r in data.getlist("region") if r in REGION_LABELS]
+    by_country = set(data.getlist("site_country"))
+    found = {}
+    for site in sites:
+        code = site.country.code
+        reasons = [REGION_LABELS[r] for r in regions if code in region_countries([r])]
+        if code in by_country:
+            reasons.insert(0, site.country.name)
+        if reasons:
+            found[site.pk] = ", ".join(reasons)
+    return found
 
 
 def directory_search(*, user, data: QueryDict, page_number=1, page_size: int = 20) -> DirectoryResult:
     """The directory page: validated filters, sorted and paginated vendors, and facet counts.
 
     1. Validate the query with the shared VendorFilterSet (an unknown code → errors, no results).
-    2. Sort (relevance needs ``q``; otherwise name) and paginate.
-    3. Prefetch what each card shows: active offerings with their category, certificates.
-    4. Count facets, each over the results of the other filters.
+    2. Count the total and every facet in one statement (``_facets``), each facet over the other filters.
+    3. Sort (relevance needs ``q``; otherwise name) and paginate with that total (no COUNT query).
+    4. Prefetch what each card shows: active offerings with their category, certificates, sites; the
+       sites in the site filter's countries become ``vendor.matching_sites``.
     5. For a sponsor's people, each vendor carries ``our_qualification`` (a subquery, no extra query).
     """
     base = Vendor.objects.for_user(user)
@@ -202,6 +238,7 @@ def directory_search(*, user, data: QueryDict, page_number=1, page_size: int = 2
     sort = data.get("sort") or "relevance"
     if sort not in SORTS:
         sort = "relevance"
+    total, facets = _facets(filterset, base, user) if filterset.is_valid() else (0, {})
     results = _sorted(filterset.qs, sort, q) if filterset.is_valid() else base.none()
     results = with_our_qualification(results, user).prefetch_related(
         Prefetch(
@@ -212,10 +249,13 @@ def directory_search(*, user, data: QueryDict, page_number=1, page_size: int = 2
             to_attr="active_offerings",
         ),
         Prefetch("certifications", queryset=Certification.objects.order_by("type", "-expires_on")),
+        Prefetch("sites", queryset=Site.objects.order_by("country", "city"), to_attr="site_list"),
     )
-    page = Paginator(results, page_size).get_page(page_number)
-    facets = _facet_counts(data, filterset, base) if filterset.is_valid() else {}
-    return DirectoryResult(filterset=filterset, page=page, sort=sort, facets=facets)
+    page = CountedPaginator(results, page_size, count=total).get_page(page_number)
+    wanted = site_filter_countries(filterset)
+    for vendor in page.object_list:
+        vendor.matching_sites = [s for s in vendor.site_list if s.country.code in wanted] if wanted else []
+    return DirectoryResult(filterset=filterset, page=page, sort=sort, facets=facets, site_countries=wanted)
 
 
 def vendor_profile(*, vendor: Vendor, user) -> dict:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from audit.context import audit_context
 from cro_cmo.services import object_delete, object_save
 from vendors.models import Certification, ServiceOffering, Site, Vendor
+from vendors.search_synonyms import search_variants
 
 SEARCH_CONFIG = "english"
 # Each site and offering text is capped, but a vendor may have hundreds of them: PostgreSQL refuses a
@@ -19,13 +20,17 @@ SEARCH_TEXT_MAX = 200_000
 def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
     """Rebuild the search text (and on PostgreSQL the weighted search vector) of some or all vendors.
 
-    Set-based: three reads and one bulk write whatever the number of vendors.
+    Set-based: a few reads and one bulk write whatever the number of vendors.
     1. Collect category and capability names (tags) and offering/site descriptions (text) per vendor.
-    2. Store them on the vendors in batches.
-    3. On PostgreSQL, recompute ``search_vector`` = name (A) + tags (B) + description and text (C) in one UPDATE.
+    2. Add the synonyms and spelling variants of what they hold (``vendors.search_synonyms``).
+    3. Store them on the vendors in batches.
+    4. On PostgreSQL, recompute ``search_vector`` = name (A) + tags (B) + description and text (C) in one UPDATE.
     """
     vendors = Vendor.objects.all() if vendor_ids is None else Vendor.objects.filter(pk__in=list(vendor_ids))
-    ids = list(vendors.values_list("pk", flat=True))
+    own_text = {
+        pk: f"{name}\n{description}" for pk, name, description in vendors.values_list("pk", "name", "description")
+    }
+    ids = list(own_text)
     if not ids:
         return 0
     tags, text = defaultdict(set), defaultdict(list)
@@ -41,10 +46,16 @@ def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
         Site.objects.filter(vendor_id__in=ids).order_by("pk").values_list("vendor_id", "city", "activities")
     ):
         text[vendor_id].append(f"{city} {activities}".strip())
-    rows = [
-        Vendor(pk=pk, search_tags=" · ".join(sorted(tags[pk])), search_text="\n".join(text[pk])[:SEARCH_TEXT_MAX])
-        for pk in ids
-    ]
+    rows = []
+    for pk in ids:
+        # Synonyms and spelling variants (vendors.search_synonyms) stored beside what the vendor wrote.
+        tag_text = " · ".join(sorted(tags[pk]))
+        tag_text += "".join(f" · {v}" for v in search_variants(tag_text))
+        body = "\n".join(text[pk])[:SEARCH_TEXT_MAX]
+        extra = [v for v in search_variants(f"{own_text[pk]}\n{body}") if v not in tag_text]
+        rows.append(
+            Vendor(pk=pk, search_tags=tag_text, search_text=(body + ("\n" + " · ".join(extra) if extra else "")))
+        )
     Vendor.objects.bulk_update(rows, ["search_tags", "search_text"], batch_size=1000)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

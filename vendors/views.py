@@ -1,4 +1,5 @@
 import re
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,29 +25,37 @@ from vendors.catalogue import (
 )
 from vendors.forms import CatalogueUploadForm, CertificationForm, OfferingForm, SiteForm, VendorProfileForm
 from vendors.models import Certification, ServiceOffering, Site, Vendor
-from vendors.selectors import SORTS, comparison_rows, directory_search, facet_keys, vendor_profile
+from vendors.selectors import SORTS, comparison_rows, directory_search, facet_keys, site_matches, vendor_profile
 from vendors.services import vendor_record_delete, vendor_record_save
 
 COMPARE_MIN, COMPARE_MAX = 2, 4
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 FACET_LABELS = {
+    "kind": "Vendor kind",
     "category": "Service category",
     "capability": "Capability",
-    "country": "Country",
-    "certification": "Valid certification",
-    "kind": "Vendor kind",
+    "region": "Region of a site",
+    "site_country": "Country of a site",
+    "country": "Headquarters country",
+    "certification": "Valid certificate",
+    "authority": "Issued by",
     "qualified": "Our qualification",
 }
+# Facets long enough to get a filter box (static/js/app.js) and a scrolling list.
+SEARCHABLE_FACETS = {"capability", "site_country", "country"}
 
 
 def active_filters(data, facets, keys) -> list[tuple[str, str, str]]:
     """(key, value, "Country: Germany") for each filter in the URL, labelled from the facets."""
     labels = {(key, f.value): f.label for key, values in facets.items() for f in values}
-    return [
+    chips = [
         (key, value, f"{FACET_LABELS[key]}: {labels.get((key, value), value)}")
         for key in keys
         for value in data.getlist(key)
     ]
+    if data.get("valid_on"):
+        chips.append(("valid_on", data["valid_on"], f"Certificates valid on {data['valid_on']}"))
+    return chips
 
 
 def sponsor_shortlists(user) -> list:
@@ -74,7 +83,11 @@ def directory(request):
     context = {
         "result": result,
         "page": result.page,
-        "facet_groups": [(key, FACET_LABELS[key], result.facets.get(key, [])) for key in keys],
+        "facet_groups": [
+            (key, FACET_LABELS[key], result.facets.get(key, []), key in SEARCHABLE_FACETS) for key in keys
+        ],
+        "valid_on": request.GET.get("valid_on", ""),
+        "site_query": _site_query(request.GET),
         "sorts": SORTS,
         "querystring": query.urlencode(),
         "q": request.GET.get("q", ""),
@@ -86,6 +99,11 @@ def directory(request):
     return render(request, template, context)
 
 
+def _site_query(data) -> str:
+    """The site filters of a directory search, carried to the profile so it marks the matching sites."""
+    return urlencode([(key, value) for key in ("site_country", "region") for value in data.getlist(key)[:10]])
+
+
 class VendorDetailView(ObjectDetailView):
     queryset = Vendor.objects.all()
     lookup_field = "slug"
@@ -93,6 +111,10 @@ class VendorDetailView(ObjectDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(vendor_profile(vendor=context["object"], user=self.request.user))
+        matches = site_matches(context["sites"], self.request.GET)
+        for site in context["sites"]:
+            site.match_reason = matches.get(site.pk, "")
+        context["site_filter_matches"] = len(matches)
         context["shortlists"] = sponsor_shortlists(self.request.user)
         return context
 
