@@ -92,6 +92,8 @@ def fuzz_data(personas):
         ids[caller].update(known)
     for caller, known in _contract_ids(personas).items():
         ids[caller].update(known)
+    for caller, known in _alert_ids(personas).items():
+        ids[caller].update(known)
     ids["anonymous"] = dict(ids["vendor"])
     return personas, ids
 
@@ -131,6 +133,19 @@ def _contract_ids(personas) -> dict:
     draft = ContractFactory(sponsor=p.sponsor_a, vendor=p.vendor_x, kind="msa", title="Fuzz draft MSA")
     shared = {"milestones": milestone.pk, "change-orders": change_order.pk, "invoices": invoice.pk}
     return {"sponsor": {"contracts": draft.pk, **shared}, "vendor": {"contracts": work_order.pk, **shared}}
+
+
+def _alert_ids(personas) -> dict:
+    """An open alert for sponsor A and one for vendor X (each acknowledged at most once: then 409)."""
+    from django.utils import timezone
+
+    from alerts.models import Alert
+
+    p, now = personas, timezone.now()
+    common = {"kind": "certificate_expiring", "severity": "warning", "raised_at": now, "vendor": p.vendor_x}
+    sponsor = Alert.objects.create(audience="sponsor", sponsor=p.sponsor_a, key="fuzz:s", title="Fuzz alert", **common)
+    vendor = Alert.objects.create(audience="vendor", key="fuzz:v", title="Fuzz alert", **common)
+    return {"sponsor": {"alerts": sponsor.pk}, "vendor": {"alerts": vendor.pk}}
 
 
 @pytest.fixture
