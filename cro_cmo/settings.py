@@ -121,8 +121,13 @@ CELERY_DATA_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    # Above the longest countdown/eta we use, or Redis redelivers a task that is still waiting.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task taken by a worker that died (kill -9, lost host) is redelivered after this many seconds.
+        # Keep it above the longest countdown/eta we use, or Redis redelivers a task that is still waiting.
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 3600),
+        # A Redis host that does not answer at all fails a connect in 0.4 s, not the OS's minutes.
+        "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT_MS", 400) / 1000,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_RESULT_BACKEND = f"file://{CELERY_DATA_DIR / 'results'}"
@@ -145,7 +150,9 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing from a request must not hang when the broker is down: the outbox sweep delivers later.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+# One immediate retry (a dropped pooled connection), no pause: a request waits ~2 connects at most
+# (tests/test_check_reliability.py measures it with Redis stopped).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 # --- Background checks (SPEC §4) ---
 # Seconds between two runs of each check; every registered check must be named here (a test holds it).
