@@ -1,5 +1,7 @@
+import re
+
 import django_filters
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -62,9 +64,26 @@ class NotificationViewSet(ReadOnlyBaseViewSet):
         return Response({"marked": notifications_mark_read(user=request.user, ids=ids)})
 
 
+LOCAL_TIME = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?"
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{LOCAL_TIME}$", "example": "08:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time without offset, ``HH:MM`` (seconds allowed on input). OpenAPI's ``format: time``
+    demands an offset (RFC 3339), which a local time in the user's zone does not have."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M:%S", "%H:%M"], **kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not re.fullmatch(LOCAL_TIME, value):
+            self.fail("invalid", format="HH:MM")
+        return super().to_internal_value(value)
+
+
 class NotificationPreferenceSerializer(serializers.ModelSerializer):
     email_mode = serializers.ChoiceField(choices=EmailMode.choices)
-    digest_time = serializers.TimeField(help_text="Local time of the daily digest, in time_zone (HH:MM).")
+    digest_time = LocalTimeField(help_text="Local time of the daily digest, in time_zone (HH:MM).")
     time_zone = serializers.CharField(max_length=64, validators=[validate_time_zone],
                                       help_text="IANA time zone name, e.g. Europe/Zurich.")  # fmt: skip
 

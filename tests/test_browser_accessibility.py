@@ -117,6 +117,10 @@ def walk_more(page):
     visit(page, programme.get_absolute_url(), "programme-detail")
     visit(page, f"/programs/{programme.pk}/edit/")
     visit(page, "/notifications/")
+    visit(page, "/notifications/preferences/", "notification-preferences")
+    page.fill("#id_time_zone", "Mars/Olympus")  # the form with its error, audited after the reload
+    page.get_by_role("button", name="Save preferences").click()
+    expect(page.get_by_test_id("error-summary")).to_contain_text("Not a time zone name")
     visit(page, "/accounts/members/", "members")
     visit(page, "/accounts/tokens/")
     visit(page, "/accounts/password_change/")
@@ -132,6 +136,7 @@ def walk_more(page):
     visit(page, "/contracts/", "contract-list")
     contract = Contract.objects.filter(sponsor__slug="acme-pharma", vendor__slug="northwind-clinical").first()
     visit(page, contract.get_absolute_url(), "contract-detail")
+    walk_alerts(page)
 
     as_user(page, "carol@northwind.test")
     visit(page, "/dashboard/")
@@ -143,8 +148,34 @@ def walk_more(page):
     visit(page, contract.get_absolute_url(), "contract-detail-vendor")
 
 
+def walk_alerts(page):
+    """Alice's alerts (the checks ran on the demo): the list, filtered, one alert's page with the form, its
+    refusal and the acknowledgement; the sponsor's settings with the check thresholds and an error; then a
+    vendor's alerts (certificates)."""
+    from alerts.models import Alert
+    from sponsors.models import Sponsor
+
+    visit(page, "/alerts/", f"alert-list-{page.viewport_size['width']}")
+    visit(page, "/alerts/?status=all&severity=critical&severity=warning")
+    alert = Alert.objects.filter(sponsor__slug="acme-pharma", audience="sponsor", acknowledged_at=None).first()
+    visit(page, alert.get_absolute_url(), "alert-detail")
+    page.get_by_role("button", name="Acknowledge").click()  # no comment: refused, said on the page
+    expect(page.get_by_role("alert").filter(has_text="not acknowledged")).to_be_visible()
+    page.fill("#id_comment", "Chasing the vendor for a new date.")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_test_id("acknowledged")).to_contain_text("Acknowledged by")
+    acme = Sponsor.objects.get(slug="acme-pharma")
+    visit(page, f"/sponsors/{acme.pk}/edit/", "sponsor-settings")
+    page.fill("#id_budget_warning_percent", "120")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_test_id("error-summary")).to_contain_text("Budget warning at")
+    as_user(page, "erin@orbital.test")
+    visit(page, "/alerts/", "alert-list-vendor")
+
+
 def test_every_page_at_desktop_and_phone_width(new_page, demo):
     """Phone width: every page. Desktop: the pages the other browser tests (audited too) do not open."""
+    call_command("run_checks", verbosity=0)  # alerts on the demo's contracts and certificates
     phone = new_page(MOBILE)
     walk_shared(phone)
     walk_more(phone)

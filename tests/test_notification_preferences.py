@@ -326,7 +326,7 @@ def test_the_api_reads_and_writes_only_the_callers_preference(api_client_for, vi
     prefer(other, EmailMode.OFF, time_zone="Asia/Tokyo")
     client = api_client_for(viewer)
     got = client.get("/api/v1/notification-preferences/me/").json()
-    assert got["email_mode"] == "immediate" and got["digest_time"] == "08:00:00" and got["last_digest_on"] is None
+    assert got["email_mode"] == "immediate" and got["digest_time"] == "08:00" and got["last_digest_on"] is None
 
     body = {"email_mode": "daily_digest", "digest_time": "06:15", "time_zone": "America/New_York"}
     put = client.put("/api/v1/notification-preferences/me/", body, format="json")
@@ -345,6 +345,8 @@ def test_the_api_reads_and_writes_only_the_callers_preference(api_client_for, vi
     "body, field",
     [({"email_mode": "daily_digest", "digest_time": "08:00", "time_zone": "Mars/Olympus"}, "time_zone"),
      ({"email_mode": "daily_digest", "digest_time": "8 o'clock", "time_zone": "UTC"}, "digest_time"),
+     ({"email_mode": "daily_digest", "digest_time": "8:00", "time_zone": "UTC"}, "digest_time"),
+     ({"email_mode": "daily_digest", "digest_time": "08:00+01:00", "time_zone": "UTC"}, "digest_time"),
      ({"email_mode": "hourly", "digest_time": "08:00", "time_zone": "UTC"}, "email_mode"),
      ({"email_mode": "off"}, "digest_time")],  # PUT needs every field
 )  # fmt: skip
