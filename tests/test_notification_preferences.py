@@ -334,7 +334,7 @@ def test_the_api_reads_and_writes_only_the_callers_preference(api_client_for, vi
     patched = client.patch("/api/v1/notification-preferences/me/", {"email_mode": "off"}, format="json").json()
     assert (patched["email_mode"], patched["digest_time"], patched["time_zone"]) == (
         "off",
-        "06:15:00",
+        "06:15",
         "America/New_York",
     )
     assert NotificationPreference.objects.get(user=other).email_mode == EmailMode.OFF  # untouched
