@@ -27,7 +27,13 @@ from contracts.choices import (
     MilestoneState,
 )
 from contracts.models import ChangeOrder, ChangeOrderItem, Contract, Invoice, Milestone
-from contracts.services.contracts import contract_side, lock_contract, money_text, other_side_notice
+from contracts.services.contracts import (
+    contract_alerts_recheck,
+    contract_side,
+    lock_contract,
+    money_text,
+    other_side_notice,
+)
 from contracts.services.signatures import change_order_sha256, signature_create, signing_password_check
 from cro_cmo.services import TransitionError, object_save
 from cro_cmo.transitions import transition_apply, transition_refusal
@@ -320,6 +326,7 @@ def change_order_approve(*, actor, change_order: ChangeOrder, password: str, req
         content_hash = change_order_sha256(current)
         budget_before = contract.budget
         _apply(actor, contract, current, items)
+        contract_alerts_recheck(contract)  # budget, end and milestones moved: re-check them after commit
         signature_create(actor=actor, contract=contract, side=side, content_hash=content_hash, change_order=current)
         return transition_apply(
             current,

@@ -118,6 +118,19 @@ def both_sides_notice(contract: Contract, *, title: str, body: str = "", **paylo
     return Notice(title=title, body=body, sponsor=contract.sponsor, vendor=contract.vendor, payload=payload)
 
 
+def contract_alerts_recheck(contract: Contract, *, vendor: bool = False) -> None:
+    """Re-check this contract's alerts (milestones, budget, end) and its programme's cap once the caller's
+    transaction commits — at once, not at the next beat; with ``vendor``, also its vendor's certificate alerts
+    (whether a sponsor hears of them depends on having an active contract with the vendor)."""
+    from alerts.services import alerts_recheck_on_commit
+
+    alerts_recheck_on_commit(
+        contract_ids=[contract.pk],
+        program_ids=[contract.program_id] if contract.program_id else [],
+        vendor_ids=[contract.vendor_id] if vendor else [],
+    )
+
+
 def money_text(amount: Decimal, currency: str) -> str:
     """``150,000.00 EUR``: amounts in messages are grouped, with their currency."""
     return f"{Decimal(amount):,.2f} {currency}"
@@ -426,6 +439,7 @@ def contract_send_for_signature(*, actor, contract: Contract) -> Contract:
         _validate_parties(errors, current)
         if errors:
             raise ValidationError(errors)
+    contract_alerts_recheck(current)  # its budget now counts toward the programme's cap
     return transition_apply(
         current,
         "send_for_signature",
@@ -453,6 +467,7 @@ def contract_complete(*, actor, contract: Contract, reason: str = "") -> Contrac
     current = lock_contract(contract)
     if current.state == ContractState.ACTIVE and current.change_orders.filter(state=ChangeOrderState.PROPOSED).exists():
         raise TransitionError(COMPLETE_PENDING_CHANGE_ORDERS)
+    contract_alerts_recheck(current, vendor=True)  # a completed contract's alerts resolve
     return transition_apply(
         current,
         "complete",
@@ -477,6 +492,7 @@ def contract_terminate(*, actor, contract: Contract, reason: str) -> Contract:
     if not reason:
         raise ValidationError({"reason": TERMINATE_REASON_REQUIRED})
     current = lock_contract(contract)
+    contract_alerts_recheck(current, vendor=True)  # a terminated contract's alerts resolve; its cap share goes
     return transition_apply(
         current,
         "terminate",

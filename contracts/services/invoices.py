@@ -18,6 +18,7 @@ from audit.context import audit_context
 from contracts.choices import LIVE_INVOICE_STATES, ContractState, MilestoneState, Side
 from contracts.models import Contract, Invoice, Milestone
 from contracts.services.contracts import (
+    contract_alerts_recheck,
     lock_contract,
     money_text,
     other_side_notice,
@@ -205,6 +206,7 @@ def invoice_approve(*, actor, invoice: Invoice, override_reason: str = "") -> In
     with audit_context(actor=actor, reason=reason or f"Invoice {current.number} approved"):
         contract.invoiced = after
         contract.save(update_fields=["invoiced", "updated"])
+    contract_alerts_recheck(contract)  # budget warning / exceeded / burn, at once after commit
     approved = transition_apply(
         current,
         "approve",

@@ -17,7 +17,12 @@ from django.utils import timezone
 
 from contracts.choices import CLOSED_MILESTONE_STATES, ContractState, Side
 from contracts.models import Contract, Milestone
-from contracts.services.contracts import other_side_notice, require_contract_sponsor, require_contract_vendor
+from contracts.services.contracts import (
+    contract_alerts_recheck,
+    other_side_notice,
+    require_contract_sponsor,
+    require_contract_vendor,
+)
 from cro_cmo.services import TransitionError
 from cro_cmo.transitions import transition_apply
 
@@ -66,6 +71,7 @@ def milestone_submit(*, actor, milestone: Milestone, comment: str = "") -> Miles
     require_contract_vendor(actor, milestone.contract)
     contract = _require_active(milestone)
     comment = _text(comment, "comment")
+    contract_alerts_recheck(contract)  # delivered: no longer "due soon"
     return transition_apply(
         milestone,
         "submit",
@@ -95,6 +101,7 @@ def milestone_accept(*, actor, milestone: Milestone, comment: str = "") -> Miles
     require_contract_sponsor(actor, milestone.contract)
     contract = _require_active(milestone)
     comment = _text(comment, "comment")
+    contract_alerts_recheck(contract)  # no longer overdue nor owed
     return transition_apply(
         milestone,
         "accept",
@@ -126,6 +133,7 @@ def milestone_reject(*, actor, milestone: Milestone, reason: str) -> Milestone:
     if not reason:
         raise ValidationError({"reason": MILESTONE_REJECT_REASON_REQUIRED})
     contract = _require_active(milestone)
+    contract_alerts_recheck(contract)  # owed again
     return transition_apply(
         milestone,
         "reject",

@@ -30,6 +30,7 @@ from contracts.models import ChangeOrder, Contract, Signature
 from contracts.services.contracts import (
     _validate_parties,
     both_sides_notice,
+    contract_alerts_recheck,
     contract_side,
     lock_contract,
 )
@@ -280,9 +281,12 @@ def contract_sign(*, actor, contract: Contract, password: str, request) -> Signa
             if errors:
                 raise ValidationError(errors)
             current = transition_apply(current, "send_for_signature", actor=actor, reason="Signed by the sponsor.")
+            contract_alerts_recheck(current)  # its budget now counts toward the programme's cap
         signature = signature_create(actor=actor, contract=current, side=side, content_hash=content_sha256(current))
         signed_sides = set(current.signatures.filter(change_order__isnull=True).values_list("side", flat=True))
         if signed_sides == {Side.SPONSOR, Side.VENDOR}:
+            # Active: its milestones' dates and its budget now run, and its sponsor hears of the vendor's certificates.
+            contract_alerts_recheck(current, vendor=True)
             current = transition_apply(
                 current,
                 "activate",
