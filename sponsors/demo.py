@@ -11,7 +11,8 @@ SPONSORS = [
 PROGRAMS = {
     "acme-pharma": [
         ("ACM-101", "Acmezumab in NSCLC", "phase-3", "Oncology", Decimal("45000000"), "USD"),
-        ("ACM-204", "Oral GLP-1 agonist", "phase-2", "Metabolic", Decimal("18000000"), "USD"),
+        # A cap on the programme's outsourced CMC work, which its EUR contracts now exceed (an alert for alice).
+        ("ACM-204", "Oral GLP-1 agonist", "phase-2", "Metabolic", Decimal("750000"), "EUR"),
         ("ACM-310", "Long-acting injectable antipsychotic", "phase-1", "CNS", None, ""),
     ],
     "borealis-bio": [
@@ -34,13 +35,15 @@ def seed() -> dict[str, Sponsor]:
     return sponsors
 
 
-# Acme's private records of demo vendors: (vendor slug, status, risk, last audit, next audit due, notes).
+# Acme's private records of demo vendors: (vendor slug, status, risk, last audit, next audit due, notes), the
+# audit dates in days from the day of the seed so the data stays alive: Helix's requalification audit falls due
+# within Acme's 30 days (an alert), Northwind's later.
 QUALIFICATIONS = [
-    ("northwind-clinical", "approved", "low", (2024, 3, 12), (2026, 3, 12), "Full GCP audit passed; MSA in force."),
-    ("helix-manufacturing", "conditionally_approved", "medium", (2023, 5, 2), (2025, 5, 2),
+    ("northwind-clinical", "approved", "low", -620, 110, "Full GCP audit passed; MSA in force."),
+    ("helix-manufacturing", "conditionally_approved", "medium", -710, 20,
      "Two major findings on line clearance, CAPA accepted; requalification audit due."),
     ("orbital-cdmo", "in_qualification", "medium", None, None, "Questionnaire returned; audit to be scheduled."),
-    ("rheinland-sterile", "disqualified", "high", (2024, 9, 18), None,
+    ("rheinland-sterile", "disqualified", "high", -430, None,
      "Critical finding on aseptic process simulation; do not award until requalified."),
 ]  # fmt: skip
 SHORTLIST = ("Sterile fill-finish candidates", ["helix-manufacturing", "rheinland-sterile", "lyon-aseptic"])
@@ -51,16 +54,23 @@ def seed_sourcing(sponsors: dict, vendors: dict) -> None:
 
     Idempotent: keyed by sponsor and vendor, and by shortlist name.
     """
-    from datetime import date
+    from datetime import timedelta
+
+    from django.utils import timezone
 
     from sponsors.models import Shortlist, ShortlistEntry, VendorQualification
+
+    today = timezone.localdate()
+
+    def day(offset):
+        return None if offset is None else today + timedelta(days=offset)
 
     acme = sponsors["acme-pharma"]
     for slug, status, risk, last, due, notes in QUALIFICATIONS:
         VendorQualification.objects.update_or_create(
             sponsor=acme, vendor=vendors[slug],
-            defaults={"status": status, "risk": risk, "notes": notes, "last_audit_on": last and date(*last),
-                      "next_audit_due": due and date(*due), "msa_reference": f"ACME-MSA-{slug[:4].upper()}"},
+            defaults={"status": status, "risk": risk, "notes": notes, "last_audit_on": day(last),
+                      "next_audit_due": day(due), "msa_reference": f"ACME-MSA-{slug[:4].upper()}"},
         )  # fmt: skip
     name, slugs = SHORTLIST
     shortlist, _ = Shortlist.objects.update_or_create(
