@@ -223,7 +223,7 @@ def bulk_generate(vendors: int, offerings_per_vendor: int = 10, seed: int = 7) -
                             description=f"{name} serves sponsors worldwide.", founded_year=1950 + n % 70))  # fmt: skip
     Vendor.objects.bulk_create(batch, batch_size=2000)
     created = list(
-        Vendor.objects.filter(slug__startswith="bench-").order_by("pk").values_list("pk", "kind", "hq_country")
+        Vendor.objects.filter(slug__in=[v.slug for v in batch]).order_by("pk").values_list("pk", "kind", "hq_country")
     )
     sides = {"cro": "cro", "cmo": "cmo"}
     offerings, sites, certs = [], [], []
@@ -252,9 +252,8 @@ def bulk_generate(vendors: int, offerings_per_vendor: int = 10, seed: int = 7) -
     Certification.objects.bulk_create(certs, batch_size=5000)
     through = ServiceOffering.capabilities.through
     links = []
-    for offering_id, category_id in ServiceOffering.objects.filter(vendor__slug__startswith="bench-").values_list(
-        "pk", "category_id"
-    ):
+    new_offerings = ServiceOffering.objects.filter(vendor_id__in=[pk for pk, _, _ in created]).order_by("pk")
+    for offering_id, category_id in new_offerings.values_list("pk", "category_id"):
         for capability in rng.sample(capabilities_by_category[category_id], k=2):
             links.append(through(serviceoffering_id=offering_id, capability_id=capability.pk))
     through.objects.bulk_create(links, batch_size=10000, ignore_conflicts=True)
