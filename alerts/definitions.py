@@ -84,9 +84,10 @@ def milestones_overdue(audience: str):
             When(days_over__gt=F("contract__sponsor__overdue_escalation_days"), then=Value(Severity.CRITICAL)),
             default=Value(Severity.WARNING),
         )
+        from contracts.services.milestones import overdue_q  # the one definition of overdue
+
         return (
-            Milestone.objects.filter(contract__state=ContractState.ACTIVE, due_date__lt=today)
-            .exclude(state__in=CLOSED_MILESTONE_STATES)
+            Milestone.objects.filter(overdue_q(today))
             .annotate(days_over=days_over)
             .annotate(**_milestone_columns(audience, "Milestone overdue: ", severity=severity))
         )
