@@ -60,7 +60,8 @@ def digest_message(user, events: list[OutboxEvent], local_date, time_zone: str) 
     items = [_item(event) for event in events]
     severity = max((i["severity"] for i in items if i["severity"]), key=SEVERITY_ORDER.index, default="")
     count = len(items)
-    text = f"Your cro_cmo digest of {local_date:%-d %B %Y}: {count} notification{'s' if count != 1 else ''}"
+    plural = "s" if count != 1 else ""
+    text = f"Your cro_cmo digest of {local_date.day} {local_date:%B %Y}: {count} notification{plural}"
     context = {"items": items[:DIGEST_LIST_LIMIT], "more": max(0, count - DIGEST_LIST_LIMIT), "count": count,
                "user": user, "local_date": local_date, "time_zone": time_zone}  # fmt: skip
     return _message(_subject(text, severity), "notifications/email/digest", context, user.email)
