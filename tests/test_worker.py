@@ -4,6 +4,7 @@ filesystem transport on the embedded default), pointed at the test database."""
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,26 +32,51 @@ def worker_database_url() -> str:
     return f"sqlite:///{Path(db['NAME']).resolve()}"
 
 
-@pytest.fixture
-def worker():
+def start_worker(*options: str, **env: str) -> subprocess.Popen:
+    """A Celery worker subprocess on the test database and the configured broker (``options`` add to
+    the command line, e.g. ``--pool=prefork``; ``env`` adds variables, e.g. a shorter visibility timeout)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": worker_database_url(),
         "VAR_DIR": str(settings.VAR_DIR),
+        **({"REDIS_URL": settings.REDIS_URL} if settings.REDIS_URL else {}),
+        **env,
     }
-    if settings.REDIS_URL:
-        env["REDIS_URL"] = settings.REDIS_URL
-    celery_app.control.purge()  # messages left by earlier runs would only slow this one down
+    pool = () if any(o.startswith("--pool") for o in options) else ("--pool=solo",)
+    # The output goes to a file, not a pipe: a pipe nobody reads fills up and blocks a chatty worker.
+    log = tempfile.NamedTemporaryFile("w+", prefix="worker-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "cro_cmo", "worker", "--pool=solo",
-         "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "celery", "-A", "cro_cmo", "worker", *pool,
+         "--without-gossip", "--without-mingle", "--loglevel=INFO", *options],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    process.log_path = Path(log.name)
+    log.close()
+    return process
+
+
+def worker_output(process: subprocess.Popen) -> str:
+    return process.log_path.read_text(errors="replace")
+
+
+def stop_worker(process: subprocess.Popen) -> str:
+    """Stop the worker (if still running) and return its output (the end is printed when a test fails)."""
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=30)
+    output = worker_output(process)
+    process.log_path.unlink(missing_ok=True)
+    print(output[-4000:])
+    return output
+
+
+@pytest.fixture
+def worker():
+    celery_app.control.purge()  # messages left by earlier runs would only slow this one down
+    process = start_worker()
     yield process
-    process.terminate()
-    output, _ = process.communicate(timeout=30)
-    print(output[-4000:])  # shown by pytest when a test fails
+    stop_worker(process)
 
 
 def test_worker_round_trip_through_the_broker(worker):
