@@ -18,7 +18,7 @@ from django.utils import timezone
 from alerts.models import Alert, Audience
 from contracts.models import Invoice
 from contracts.services.change_orders import change_order_approve, change_order_propose
-from contracts.services.contracts import contract_complete, contract_terminate
+from contracts.services.contracts import contract_alert_rechecks_skipped, contract_complete, contract_terminate
 from contracts.services.invoices import invoice_approve, invoice_reject
 from contracts.services.milestones import milestone_accept, milestone_reject, milestone_submit
 from contracts.services.signatures import contract_sign
@@ -94,6 +94,17 @@ def test_a_refused_step_rechecks_nothing(personas, contract, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(TransitionError):
         milestone_accept(actor=personas.sponsor_a_admin, milestone=milestone)
     assert callbacks == [] and not Alert.objects.exists()
+
+
+def test_a_caller_that_runs_the_checks_itself_can_skip_the_rechecks(personas, contract,
+                                                                   django_capture_on_commit_callbacks):  # fmt: skip
+    first, second = (MilestoneFactory(contract=contract, due_date=day(-3), state="submitted") for _ in range(2))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, contract_alert_rechecks_skipped():
+        milestone_accept(actor=personas.sponsor_a_admin, milestone=first)  # as seed_demo plays its stories
+    assert rechecks(callbacks) == []
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:  # and only inside
+        milestone_accept(actor=personas.sponsor_a_admin, milestone=second)
+    assert len(rechecks(callbacks)) == 1
 
 
 def test_submitting_and_rejecting_a_milestone_recheck_due_soon(personas, contract, django_capture_on_commit_callbacks):
