@@ -70,11 +70,15 @@ def _tidy_filters(form, user, query) -> None:
         chosen = [value for value in query.getlist(name) if value.isascii() and value.isdigit() and len(value) < 19]
         if chosen:
             form.fields[name].queryset = form.fields[name].queryset.filter(pk__in=chosen)
-            form.fields[name].widget = forms.CheckboxSelectMultiple(choices=form.fields[name].choices)
+            form.fields[name].widget = _checkboxes(form.fields[name].choices)
         else:
             form.fields.pop(name)
     for name in ("kind", "severity"):
-        form.fields[name].widget = forms.CheckboxSelectMultiple(choices=form.fields[name].choices)
+        form.fields[name].widget = _checkboxes(form.fields[name].choices)
+
+
+def _checkboxes(choices):
+    return forms.CheckboxSelectMultiple(choices=choices, attrs={"class": "form-check-input"})
 
 
 class AlertListView(ObjectListView):

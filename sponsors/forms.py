@@ -19,8 +19,11 @@ CHECK_SETTINGS = [
 
 
 class FieldGroup:
-    """Some of a form's fields under a legend, rendered by ``includes/form_fields.html`` like a form. The
-    first group carries the form's error summary (each message links to its field, in whichever group)."""
+    """Some of a form's fields under a legend, rendered by ``includes/form_fields.html`` like a form: each
+    field with its own errors. The error summary is the whole form's, above the groups (the page's template),
+    so a group shows none."""
+
+    errors: dict = {}
 
     def __init__(self, form, legend: str, names: list[str], first: bool):
         self.form, self.legend, self.names, self.first = form, legend, names, first
@@ -31,12 +34,8 @@ class FieldGroup:
     def hidden_fields(self):
         return self.form.hidden_fields() if self.first else []
 
-    @property
-    def errors(self):
-        return self.form.errors if self.first else {}
-
     def non_field_errors(self):
-        return self.form.non_field_errors() if self.first else []
+        return []
 
 
 class SponsorForm(forms.ModelForm):

@@ -149,13 +149,13 @@ def walk_more(page):
 
 
 def walk_alerts(page):
-    """Alice's alerts (the checks ran on the demo): the list, filtered, one alert's page with the form, its
+    """Alice's alerts (``seed_demo`` runs the checks): the list, filtered, one alert's page with the form, its
     refusal and the acknowledgement; the sponsor's settings with the check thresholds and an error; then a
     vendor's alerts (certificates)."""
     from alerts.models import Alert
     from sponsors.models import Sponsor
 
-    visit(page, "/alerts/", f"alert-list-{page.viewport_size['width']}")
+    visit(page, "/alerts/", "alert-list")
     visit(page, "/alerts/?status=all&severity=critical&severity=warning")
     alert = Alert.objects.filter(sponsor__slug="acme-pharma", audience="sponsor", acknowledged_at=None).first()
     visit(page, alert.get_absolute_url(), "alert-detail")
@@ -175,7 +175,6 @@ def walk_alerts(page):
 
 def test_every_page_at_desktop_and_phone_width(new_page, demo):
     """Phone width: every page. Desktop: the pages the other browser tests (audited too) do not open."""
-    call_command("run_checks", verbosity=0)  # alerts on the demo's contracts and certificates
     phone = new_page(MOBILE)
     walk_shared(phone)
     walk_more(phone)
