@@ -20,9 +20,11 @@ from vendors.catalogue import (
     CataloguePreview,
     catalogue_apply,
     catalogue_export_csv,
+    catalogue_export_xlsx,
     catalogue_parse,
     catalogue_restore,
 )
+from vendors.completeness import profile_completeness
 from vendors.forms import CatalogueUploadForm, CertificationForm, OfferingForm, SiteForm, VendorProfileForm
 from vendors.models import Certification, ServiceOffering, Site, Vendor
 from vendors.selectors import SORTS, comparison_rows, directory_search, facet_keys, site_matches, vendor_profile
@@ -114,6 +116,9 @@ class VendorDetailView(ObjectDetailView):
         matches = site_matches(context["sites"], self.request.GET)
         for site in context["sites"]:
             site.match_reason = matches.get(site.pk, "")
+        context["completeness"] = profile_completeness(
+            offerings=context["offerings"], sites=context["sites"], certifications=context["certifications"]
+        )
         context["site_filter_matches"] = len(matches)
         context["shortlists"] = sponsor_shortlists(self.request.user)
         return context
@@ -135,6 +140,10 @@ class VendorRecordMixin:
 
     def get_success_url(self, obj):
         return obj.vendor.get_absolute_url()
+    def get_cancel_url(self, instance):
+        """A new site, offering or certificate was being added from the vendor's profile: back there."""
+        return instance.get_absolute_url() if instance.pk else instance.vendor.get_absolute_url()
+
 
 
 class SiteDetailView(ObjectDetailView):
@@ -174,6 +183,12 @@ class CertificationEditView(VendorRecordMixin, ObjectEditView):
 
 class CertificationDeleteView(VendorRecordMixin, ObjectDeleteView):
     queryset = Certification.objects.all()
+
+@require_safe
+def verified_explained(request):
+    """What the ✓ Verified badge means (and does not): the page the badge links to; public."""
+    return render(request, "vendors/verified.html")
+
 
 
 @login_required
@@ -249,6 +264,9 @@ def _render(request: HttpRequest, vendor: Vendor, form: CatalogueUploadForm, pre
     context = {"vendor": vendor, "form": form, "preview": preview, "column_help": COLUMN_HELP, "limits": limits}
     return render(request, "vendors/catalogue_import.html", context)
 
+    counts = preview.counts  # of the rows as validated again inside the transaction
+    unchanged = counts["unchanged"]
+    kept = f"; {unchanged} unchanged row{'s' if unchanged != 1 else ''} left as {'it was' if unchanged == 1 else 'they were'}"
 
 def _catalogue_apply_view(request: HttpRequest, vendor: Vendor) -> HttpResponse:
     preview = catalogue_restore(vendor=vendor, data=request.session.get(CATALOGUE_SESSION_KEY))
@@ -262,10 +280,22 @@ def _catalogue_apply_view(request: HttpRequest, vendor: Vendor) -> HttpResponse:
             request, "The catalogue changed since the preview; nothing was saved. Fix the rows below and upload again."
         )
         return _render(request, vendor, CatalogueUploadForm(), preview)
-    created, updated = preview.created, preview.updated
     try:
         count = catalogue_apply(actor=request.user, vendor=vendor, preview=preview)
     except ValidationError as exc:
+
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+@require_safe
+def catalogue_export_excel(request: HttpRequest) -> HttpResponse:
+    """The vendor's current catalogue as an Excel workbook, the same columns as the CSV; imports back."""
+    vendor = _catalogue_vendor(request)
+    response = HttpResponse(catalogue_export_xlsx(vendor=vendor), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{vendor.slug}-catalogue.xlsx"'
+    return response
         request.session.pop(CATALOGUE_SESSION_KEY, None)
         messages.error(request, "Nothing was saved: " + " ".join(exc.messages))
         return redirect("catalogue-import")
