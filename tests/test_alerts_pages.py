@@ -275,3 +275,16 @@ def test_sponsor_admins_edit_the_check_thresholds(client, personas):
     )
     assert login(client, p.sponsor_b_admin).get(url).status_code == 404
     assert Sponsor.objects.get(pk=p.sponsor_a.pk).due_soon_days == 10
+
+
+def test_the_admin_shows_alerts_read_only(client, scene):
+    p = scene
+    login(client, p.staff)
+    listing = client.get(reverse("admin:alerts_alert_changelist"), {"severity__exact": "critical"}).content.decode()
+    assert "Critical QA1" in listing and "Other sponsor QA5" in listing and "Warning QA2" not in listing
+    url = reverse("admin:alerts_alert_change", args=[p.critical.pk])
+    page = client.get(url).content.decode()
+    assert "Critical QA1" in page and 'name="_save"' not in page
+    client.post(url, {"title": "Changed in the admin", "severity": "info"})
+    assert Alert.objects.get(pk=p.critical.pk).title == "Critical QA1"
+    assert client.get(reverse("admin:alerts_alert_add")).status_code == 403
