@@ -4,16 +4,42 @@ A model's pages are declarations: ``queryset``, ``filterset_class``, ``form_clas
 fall back to ``generic/…``.
 """
 
+from urllib.parse import urlsplit
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import TemplateView
 
 from cro_cmo.api.permissions import VIEWER_READ_ONLY
 from cro_cmo.models import CHANGE, VIEW
 from cro_cmo.services import TransitionError, object_delete, object_save
+from cro_cmo.upload_stash import discard_upload, restore_upload, stash_upload, token_field
+
+
+def safe_next(request) -> str:
+    """Where the user came from, as a local path: ``next`` (posted or in the query), else the Referer.
+
+    Only a URL of this site counts (``url_has_allowed_host_and_scheme``); the page itself does not (a
+    form shown again after an error would otherwise "return" to itself). "" when there is none.
+    """
+    candidate = request.POST.get("next") or request.GET.get("next")
+    if not candidate and request.method in ("GET", "HEAD"):
+        candidate = request.headers.get("Referer", "")
+    if not candidate or not url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    parts = urlsplit(candidate)
+    if not parts.path.startswith("/") or parts.path == request.path:
+        return ""
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 class ObjectMixin(LoginRequiredMixin):
@@ -96,6 +122,11 @@ class ObjectEditView(ObjectMixin, TemplateView):
     lookup_field = "pk"
     template_suffix = "_edit"
     save_service = staticmethod(object_save)
+    # A file chosen on a form that failed validation elsewhere is kept (cro_cmo.upload_stash) and saved
+    # with the corrected form; a file that is itself invalid is refused at its field, to be chosen again.
+    file_kept_message = (
+        "Kept from your last attempt: <strong>{}</strong>. It is saved with the form; choose a file only to replace it."
+    )
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not request.user.can_act:
@@ -116,12 +147,48 @@ class ObjectEditView(ObjectMixin, TemplateView):
 
     def get_form(self, instance):
         kwargs = {"instance": instance}
+        restored = {}
         if self.request.method == "POST":
-            kwargs.update(data=self.request.POST, files=self.request.FILES)
+            files = self.request.FILES.copy()
+            for name in self._file_fields():
+                token = self.request.POST.get(token_field(name), "")
+                if name in files or not token or self.request.POST.get(f"{name}-clear"):
+                    continue
+                upload = restore_upload(token, user=self.request.user, field=name)
+                if upload is not None:
+                    files[name] = upload
+                    restored[name] = token
+            kwargs.update(data=self.request.POST, files=files)
         form = self.form_class(**kwargs)
+        form.restored_uploads = restored
+        form.kept_uploads = {}
         if hasattr(form, "limit_choices"):
             form.limit_choices(self.request.user, instance)
         return form
+
+    def _file_fields(self) -> list[str]:
+        return [name for name, field in self.form_class.base_fields.items() if isinstance(field, forms.FileField)]
+
+    def keep_uploads(self, form) -> None:
+        """After a failed submit: stash each valid uploaded file and say so at its field."""
+        for name in self._file_fields():
+            upload = form.files.get(name)
+            if upload is None or name in form.errors:
+                continue
+            token = form.restored_uploads.get(name) or stash_upload(user=self.request.user, field=name, uploaded=upload)
+            if token:
+                form.kept_uploads[token_field(name)] = token
+                form.fields[name].help_text = format_html(self.file_kept_message, upload.name)
+
+    def get_cancel_url(self, instance) -> str:
+        """Where "Cancel" leads when the user came from nowhere known: the object, or the dashboard."""
+        return (instance.pk and instance.get_absolute_url()) or reverse("dashboard")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        next_url = safe_next(self.request)
+        context.update(next_url=next_url, cancel_url=next_url or self.get_cancel_url(context["object"]))
+        return context
 
     def get(self, request, *args, **kwargs):
         instance = self.get_object()
@@ -142,8 +209,11 @@ class ObjectEditView(ObjectMixin, TemplateView):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                for name, token in form.restored_uploads.items():
+                    discard_upload(token, user=request.user, field=name)
                 messages.success(request, f"{self.model._meta.verbose_name.capitalize()} “{obj}” saved.")
                 return redirect(self.get_success_url(obj))
+        self.keep_uploads(form)
         return self.render_to_response(self.get_context_data(form=form, object=instance))
 
     def get_success_url(self, obj):
@@ -169,6 +239,12 @@ class ObjectDeleteView(ObjectMixin, TemplateView):
         return get_object_or_404(
             self.restricted_queryset(CHANGE), **{self.lookup_field: self.kwargs[self.lookup_field]}
         )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        next_url = safe_next(self.request)
+        context.update(next_url=next_url, cancel_url=next_url or context["object"].get_absolute_url() or "/")
+        return context
 
     def get(self, request, *args, **kwargs):
         return self.render_to_response(self.get_context_data(object=self.get_object()))

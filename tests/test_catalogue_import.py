@@ -171,7 +171,7 @@ def test_valid_csv_preview_then_apply_creates_and_updates(personas, existing, si
     assert created.actor == personas.vendor_x_admin and created.reason == "Catalogue import"
     # The success message is shown on the next page.
     messages = messages_of(response)
-    assert messages == ["Catalogue imported: 2 offerings saved (1 created, 1 updated)."]
+    assert messages == ["Catalogue imported: 2 offerings saved (1 new, 1 changed)."]
 
 
 def test_get_shows_the_upload_form_and_the_export_link(vendor_client):
@@ -218,8 +218,14 @@ def test_preview_of_an_update_names_the_changed_columns(personas, existing, vend
         csv_file("category,capabilities,description,lead_time_weeks\nclinical-trials,Phase I,Early phase only.,11\n"),
     )
 
-    assert response.context["preview"].rows[0].changes == ["lead_time_weeks"]
-    assert "changes lead_time_weeks" in response.content.decode()
+    row = response.context["preview"].rows[0]
+    assert row.changes == ["lead_time_weeks"]
+    assert row.diffs == [("lead_time_weeks", "10 wk", "11 wk")]
+    assert row.status == "changed"
+    page = response.content.decode()
+    diff = re.search(r'data-column="lead_time_weeks">(.*?)</li>', page, re.S).group(1)
+    assert re.sub(r"\s+|<[^>]+>", " ", diff).split() == ["lead_time_weeks", ":", "was", "10", "wk", "→", "now", "11", "wk"]
+    assert page.count('data-testid="catalogue-diff"') == 1  # the unchanged cells are not listed
 
 
 def test_columns_left_out_keep_their_values(personas, existing, vendor_client):
@@ -598,10 +604,16 @@ def test_reimporting_the_export_changes_nothing(personas, existing, sites, vendo
     assert preview.is_valid, preview.error_messages()
     assert [row.action for row in preview.rows] == ["update", "update", "update"]
     assert [row.changes for row in preview.rows] == [[], [], []]
-    assert "no change" in response.content.decode()
+    assert [row.status for row in preview.rows] == ["unchanged"] * 3
+    assert preview.counts == {"new": 0, "changed": 0, "unchanged": 3, "error": 0}
+    page = response.content.decode()
+    assert 'data-testid="catalogue-nothing"' in page and 'data-testid="catalogue-apply"' not in page
+    # Applying anyway (a stale form) saves nothing and says so.
     response = apply(vendor_client)
     assert response.status_code == 302
-    assert messages_of(response) == ["Catalogue imported: 3 offerings saved (0 created, 3 updated)."]
+    assert messages_of(response) == [
+        "Catalogue imported: 0 offerings saved (0 new, 0 changed); 3 unchanged rows left as they were."
+    ]
     assert offering_state(personas.vendor_x) == state
     assert offering_history_count() == history
 

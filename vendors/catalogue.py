@@ -111,10 +111,25 @@ class CatalogueRow:
     instance: ServiceOffering | None = None
     m2m: dict[str, list] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
+    # (column, old text, new text) per cell that changes: every given value of a new offering ("" before).
+    diffs: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def is_valid(self) -> bool:
         return not self.errors
+
+    @property
+    def status(self) -> str:
+        """ "error", "new", "changed" or "unchanged": what applying the row would do."""
+        if self.errors:
+            return "error"
+        if self.action == "create":
+            return "new"
+        return "changed" if self.changes else "unchanged"
+
+    @property
+    def writes(self) -> bool:
+        return self.status in ("new", "changed")
 
     def add_error(self, column: str, message: str) -> None:
         error = RowError(column, message)
@@ -174,6 +189,19 @@ class CataloguePreview:
     @property
     def updated(self) -> int:
         return sum(1 for row in self.rows if row.action == "update")
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows by what applying them does: new, changed, unchanged (left alone) and with errors."""
+        counts = {"new": 0, "changed": 0, "unchanged": 0, "error": 0}
+        for row in self.rows:
+            counts[row.status] += 1
+        return counts
+
+    @property
+    def to_apply(self) -> int:
+        """Rows that would write something: new offerings and changed ones."""
+        return sum(1 for row in self.rows if row.writes)
 
     def error_messages(self) -> list[str]:
         """Every problem as one readable line, file-level problems first."""
@@ -565,12 +593,13 @@ def _validate_row(
         existing = lookups.offerings.get(category.pk)
         row.action = "update" if existing else "create"
         instance = existing or ServiceOffering(vendor=vendor, category=category)
-        before_m2m = {}
+        before_m2m, before_cells = {}, {}
         if existing:
             before_m2m = {
                 "capabilities": {c.pk for c in existing.capabilities.all()},
                 "sites": {s.pk for s in existing.sites.all()},
             }
+            before_cells = _cells(existing, list(existing.capabilities.all()), list(existing.sites.all()))
         for name, value in fields.items():
             setattr(instance, name, value)
         try:
@@ -588,9 +617,37 @@ def _validate_row(
         row.instance = instance
         if existing:
             row.changes = _changed_columns(instance, before_m2m, row.m2m)
+            after = _cells(
+                instance,
+                row.m2m.get("capabilities", existing.capabilities.all()),
+                row.m2m.get("sites", existing.sites.all()),
+            )
+            row.diffs = [(column, before_cells[column], after[column]) for column in row.changes]
+        else:
+            after = _cells(instance, row.m2m.get("capabilities", []), row.m2m.get("sites", []))
+            row.diffs = [(c, "", after[c]) for c in COLUMNS[1:] if c in values and after[c] and c != "active"]
     row.errors.sort(key=lambda error: COLUMNS.index(error.column) + 1 if error.column in COLUMNS else 0)
     row.cleaned = {name: cleaned[name] for name in values if name in cleaned}
     return row
+
+
+def _cells(offering: ServiceOffering, capabilities, sites) -> dict[str, str]:
+    """An offering's cells as the preview shows them (old → new), one text per column."""
+
+    def price(value):
+        return "" if value is None else f"{value:,.2f}"
+
+    return {
+        "category": offering.category.name if offering.category_id else "",
+        "capabilities": ", ".join(sorted((c.name for c in capabilities), key=str.lower)),
+        "description": offering.description,
+        "lead_time_weeks": "" if offering.lead_time_weeks is None else f"{offering.lead_time_weeks} wk",
+        "price_min": price(offering.price_min),
+        "price_max": price(offering.price_max),
+        "currency": offering.currency,
+        "sites": ", ".join(sorted((s.name for s in sites), key=str.lower)),
+        "active": "yes" if offering.is_active else "no",
+    }
 
 
 def _changed_columns(instance: ServiceOffering, before_m2m: dict[str, set], m2m: dict[str, list]) -> list[str]:
@@ -670,7 +727,8 @@ def catalogue_restore(*, vendor: Vendor, data: Any) -> CataloguePreview | None:
 
 
 def catalogue_apply(*, actor, vendor: Vendor, preview: CataloguePreview) -> int:
-    """Save every row of a valid ``preview`` (creates and updates), all or nothing; returns the rows saved.
+    """Save the rows of a valid ``preview`` that change something (new and changed offerings), all or
+    nothing; unchanged rows are left alone (no history entry). Returns the rows saved.
 
     Inside one transaction the rows are validated again against the current data (another user may
     have changed a site or an offering since the preview), then each offering is saved through
@@ -692,12 +750,14 @@ def catalogue_apply(*, actor, vendor: Vendor, preview: CataloguePreview) -> int:
         if not fresh.is_valid:
             raise ValidationError(fresh.error_messages())
         for row in fresh.rows:
+            if not row.writes:
+                continue
             try:
                 vendor_record_save(actor=actor, instance=row.instance, m2m=row.m2m, reason=REASON)
             except ValidationError as exc:
                 raise ValidationError([f"Row {row.number}: {message}" for message in exc.messages]) from exc
     preview.rows = fresh.rows
-    return len(fresh.rows)
+    return fresh.to_apply
 
 
 # --- export ----------------------------------------------------------------------------------------
@@ -707,31 +767,78 @@ def _export_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-def catalogue_export_csv(*, vendor: Vendor) -> str:
-    """The vendor's offerings as CSV text in the import format (one row per offering, header first)."""
-    output = io.StringIO()
-    writer = csv.writer(output, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+def _export_rows(vendor: Vendor) -> list[list]:
+    """The vendor's offerings in the import's columns, values typed (None for blank)."""
     offerings = (
         ServiceOffering.objects.filter(vendor=vendor)
         .select_related("category")
         .prefetch_related("capabilities", "sites")
         .order_by("category__position")
     )
+    rows = []
     for offering in offerings:
         capabilities = sorted(offering.capabilities.all(), key=lambda c: c.name.lower())
         sites = sorted(offering.sites.all(), key=lambda s: s.name.lower())
-        writer.writerow(
+        rows.append(
             [
                 offering.category.code,
                 f"{LIST_SEPARATOR} ".join(c.slug if LIST_SEPARATOR in c.name else c.name for c in capabilities),
-                _export_cell(offering.description),
-                "" if offering.lead_time_weeks is None else offering.lead_time_weeks,
-                "" if offering.price_min is None else offering.price_min,
-                "" if offering.price_max is None else offering.price_max,
+                offering.description,
+                offering.lead_time_weeks,
+                offering.price_min,
+                offering.price_max,
                 offering.currency,
-                _export_cell(f"{LIST_SEPARATOR} ".join(s.name for s in sites)),
+                f"{LIST_SEPARATOR} ".join(s.name for s in sites),
                 "yes" if offering.is_active else "no",
             ]
         )
+    return rows
+
+
+def catalogue_export_csv(*, vendor: Vendor) -> str:
+    """The vendor's offerings as CSV text in the import format (one row per offering, header first)."""
+    output = io.StringIO()
+    writer = csv.writer(output, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in _export_rows(vendor):
+        writer.writerow(
+            [
+                _export_cell(value) if index in (2, 7) else ("" if value is None else value)
+                for index, value in enumerate(row)
+            ]
+        )
+    return output.getvalue()
+
+
+def catalogue_export_xlsx(*, vendor: Vendor) -> bytes:
+    """The same catalogue as an Excel workbook (one sheet, same columns); imports back unchanged.
+
+    Text cells are written as text, never as formulas (a description starting with "=" stays words);
+    lead times and prices are numbers.
+    """
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Catalogue")
+    bold = Font(bold=True)
+    header = []
+    for name in COLUMNS:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in _export_rows(vendor):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # openpyxl would store "=…" as a formula
+            elif isinstance(value, Decimal):
+                cell.number_format = "0.00"
+            cells.append(cell)
+        sheet.append(cells)
+    output = io.BytesIO()
+    workbook.save(output)
     return output.getvalue()

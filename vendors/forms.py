@@ -34,15 +34,31 @@ class OfferingForm(forms.ModelForm):
         }
 
     def limit_choices(self, user, instance):
-        """Categories of the vendor's side(s); the vendor's own sites; capabilities labelled by category."""
+        """Categories of the vendor's side(s); the vendor's own sites; capabilities of those categories.
+
+        The capabilities are shown grouped by category (``capability_groups``); static/js/app.js shows only
+        the chosen category's group, and ``ServiceOffering.clean_m2m`` refuses any other on save.
+        """
         vendor = instance.vendor if instance.vendor_id else user.vendor
         self.fields["category"].queryset = ServiceCategory.objects.filter(side__in=vendor.sides)
         self.fields["sites"].queryset = Site.objects.filter(vendor=vendor)
-        self.fields["capabilities"].queryset = Capability.objects.filter(
-            category__side__in=vendor.sides
-        ).select_related("category")
-        self.fields["capabilities"].label_from_instance = lambda c: f"{c.category.name}: {c.name}"
-        self.fields["capabilities"].help_text = "Tick the capabilities of the chosen category."
+        self.fields["capabilities"].queryset = (
+            Capability.objects.filter(category__side__in=vendor.sides)
+            .select_related("category")
+            .order_by("category__position", "name")
+        )
+        self.fields["capabilities"].label_from_instance = lambda c: c.name
+        self.fields[
+            "capabilities"
+        ].help_text = "Grouped by category: tick only capabilities of the category chosen above; others are refused."
+
+    def capability_groups(self) -> list[tuple]:
+        """(category, [checkbox subwidgets]) in catalogue order, for the grouped capability list."""
+        groups: dict[int, tuple] = {}
+        for choice in self["capabilities"]:
+            capability = choice.data["value"].instance
+            groups.setdefault(capability.category_id, (capability.category, []))[1].append(choice)
+        return list(groups.values())
 
 
 class CertificationForm(forms.ModelForm):

@@ -116,10 +116,10 @@ class VendorDetailView(ObjectDetailView):
         matches = site_matches(context["sites"], self.request.GET)
         for site in context["sites"]:
             site.match_reason = matches.get(site.pk, "")
+        context["site_filter_matches"] = len(matches)
         context["completeness"] = profile_completeness(
             offerings=context["offerings"], sites=context["sites"], certifications=context["certifications"]
         )
-        context["site_filter_matches"] = len(matches)
         context["shortlists"] = sponsor_shortlists(self.request.user)
         return context
 
@@ -140,10 +140,10 @@ class VendorRecordMixin:
 
     def get_success_url(self, obj):
         return obj.vendor.get_absolute_url()
+
     def get_cancel_url(self, instance):
         """A new site, offering or certificate was being added from the vendor's profile: back there."""
         return instance.get_absolute_url() if instance.pk else instance.vendor.get_absolute_url()
-
 
 
 class SiteDetailView(ObjectDetailView):
@@ -184,11 +184,11 @@ class CertificationEditView(VendorRecordMixin, ObjectEditView):
 class CertificationDeleteView(VendorRecordMixin, ObjectDeleteView):
     queryset = Certification.objects.all()
 
+
 @require_safe
 def verified_explained(request):
     """What the ✓ Verified badge means (and does not): the page the badge links to; public."""
     return render(request, "vendors/verified.html")
-
 
 
 @login_required
@@ -264,9 +264,6 @@ def _render(request: HttpRequest, vendor: Vendor, form: CatalogueUploadForm, pre
     context = {"vendor": vendor, "form": form, "preview": preview, "column_help": COLUMN_HELP, "limits": limits}
     return render(request, "vendors/catalogue_import.html", context)
 
-    counts = preview.counts  # of the rows as validated again inside the transaction
-    unchanged = counts["unchanged"]
-    kept = f"; {unchanged} unchanged row{'s' if unchanged != 1 else ''} left as {'it was' if unchanged == 1 else 'they were'}"
 
 def _catalogue_apply_view(request: HttpRequest, vendor: Vendor) -> HttpResponse:
     preview = catalogue_restore(vendor=vendor, data=request.session.get(CATALOGUE_SESSION_KEY))
@@ -283,26 +280,17 @@ def _catalogue_apply_view(request: HttpRequest, vendor: Vendor) -> HttpResponse:
     try:
         count = catalogue_apply(actor=request.user, vendor=vendor, preview=preview)
     except ValidationError as exc:
-
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@login_required
-@require_safe
-def catalogue_export_excel(request: HttpRequest) -> HttpResponse:
-    """The vendor's current catalogue as an Excel workbook, the same columns as the CSV; imports back."""
-    vendor = _catalogue_vendor(request)
-    response = HttpResponse(catalogue_export_xlsx(vendor=vendor), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{vendor.slug}-catalogue.xlsx"'
-    return response
         request.session.pop(CATALOGUE_SESSION_KEY, None)
         messages.error(request, "Nothing was saved: " + " ".join(exc.messages))
         return redirect("catalogue-import")
     request.session.pop(CATALOGUE_SESSION_KEY, None)
+    counts = preview.counts  # of the rows as validated again inside the transaction
+    unchanged = counts["unchanged"]
+    kept = f"; {unchanged} unchanged row{'s' if unchanged != 1 else ''} left as {'it was' if unchanged == 1 else 'they were'}"
     messages.success(
         request,
-        f"Catalogue imported: {count} offering{'s' if count != 1 else ''} saved ({created} created, {updated} updated).",
+        f"Catalogue imported: {count} offering{'s' if count != 1 else ''} saved ({counts['new']} new, "
+        f"{counts['changed']} changed){kept if unchanged else ''}.",
     )
     return redirect(vendor.get_absolute_url())
 
@@ -314,4 +302,16 @@ def catalogue_export(request: HttpRequest) -> HttpResponse:
     vendor = _catalogue_vendor(request)
     response = HttpResponse("\ufeff" + catalogue_export_csv(vendor=vendor), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{vendor.slug}-catalogue.csv"'
+    return response
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+@require_safe
+def catalogue_export_excel(request: HttpRequest) -> HttpResponse:
+    """The vendor's current catalogue as an Excel workbook, the same columns as the CSV; imports back."""
+    vendor = _catalogue_vendor(request)
+    response = HttpResponse(catalogue_export_xlsx(vendor=vendor), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{vendor.slug}-catalogue.xlsx"'
     return response

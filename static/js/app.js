@@ -2,6 +2,31 @@
 (function () {
   "use strict";
 
+  // Offering form: only the chosen category's capabilities (<fieldset data-capability-groups>). Without
+  // JavaScript every group shows, with a note; here the other groups are hidden and their boxes disabled,
+  // so a box ticked under a category left behind is never sent (the server refuses it anyway).
+  function syncCapabilities() {
+    document.querySelectorAll("fieldset[data-capability-groups]").forEach(function (fieldset) {
+      const select = fieldset.form && fieldset.form.querySelector('select[name="category"]');
+      if (!select) return;
+      let shown = null;
+      fieldset.querySelectorAll("[data-capability-group]").forEach(function (group) {
+        const match = group.dataset.capabilityGroup === select.value;
+        group.classList.toggle("hidden", !match);
+        group.querySelectorAll("input").forEach(function (input) { input.disabled = !match; });
+        const heading = group.querySelector("[data-capability-heading]");
+        if (heading) heading.classList.toggle("visually-hidden", match);
+        if (match) shown = group;
+      });
+      const note = fieldset.querySelector("[data-capability-note]");
+      if (note) {
+        note.textContent = shown
+          ? "The capabilities of " + shown.dataset.categoryName + "; choosing another category shows its own."
+          : "Choose a category above to see its capabilities.";
+      }
+    });
+  }
+
   // Sign-up: show the vendor-kind or sponsor-type field only for the chosen organisation kind.
   function syncSignup() {
     const chosen = document.querySelector('input[name="organisation_kind"]:checked');
@@ -22,6 +47,9 @@
   document.addEventListener("change", function (event) {
     if (event.target.matches('input[name="organisation_kind"]')) {
       syncSignup();
+    }
+    if (event.target.matches('select[name="category"]')) {
+      syncCapabilities();
     }
     if (event.target.matches("[data-autosubmit]")) {
       event.target.form.requestSubmit();
@@ -86,6 +114,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", syncSignup);
+  document.addEventListener("DOMContentLoaded", syncCapabilities);
   document.addEventListener("DOMContentLoaded", enhanceFacets);
   document.addEventListener("htmx:afterSettle", enhanceFacets);
 })();
