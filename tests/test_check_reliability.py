@@ -70,13 +70,16 @@ if os.environ.get("FLAKY_CHECK_FILE"):
 # --- Helpers -------------------------------------------------------------------------------------------
 
 
-def wait_until(condition, what: str, timeout: float = WAIT, diagnose=None):
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+def wait_until(condition, what: str, timeout: float = WAIT, diagnose=None, worker=None):
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``, or at
+    once with its output if the ``worker`` we wait on has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
+        if worker is not None and worker.poll() is not None:
+            pytest.fail(f"the worker exited while waiting for {what}:\n{worker_output(worker)[-3000:]}")
         time.sleep(0.05)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}" + (f": {diagnose()}" if diagnose else ""))
 
@@ -169,7 +172,9 @@ def has_the_database_open(pid: int) -> bool:
 
 def wait_until_stuck_in_the_check(worker, task_id: str, table: str, workers: int = 1):
     """Wait until the worker(s) took the task and are blocked inside the check on the lock we hold."""
-    wait_until(lambda: f"[{task_id}] received" in worker_output(worker), f"the worker to receive {task_id}")
+    wait_until(
+        lambda: f"[{task_id}] received" in worker_output(worker), f"the worker to receive {task_id}", worker=worker
+    )
     if connection.vendor == "postgresql":
         wait_until(lambda: backends_waiting_to_write(table) >= workers, f"{workers} backend(s) blocked on {table}")
     else:
@@ -238,7 +243,7 @@ def test_kill_9_of_the_pool_process_mid_check_is_rerun_and_duplicates_nothing():
     try:
         with holding_a_lock_the_check_needs("notifications_outboxevent"):
             result = run_check.delay("milestone_overdue")
-            wait_until(lambda: pool_child(worker), "the worker's pool process")
+            wait_until(lambda: pool_child(worker), "the worker's pool process", worker=worker)
             child = pool_child(worker)
             wait_until_stuck_in_the_check_process(worker, child, result.id)
             os.kill(child, signal.SIGKILL)
@@ -267,7 +272,9 @@ def pool_child(worker) -> int | None:
 
 
 def wait_until_stuck_in_the_check_process(worker, child: int, task_id: str):
-    wait_until(lambda: f"[{task_id}] received" in worker_output(worker), f"the worker to receive {task_id}")
+    wait_until(
+        lambda: f"[{task_id}] received" in worker_output(worker), f"the worker to receive {task_id}", worker=worker
+    )
     if connection.vendor == "postgresql":
         wait_until(lambda: backends_waiting_to_write("notifications_outboxevent"), "the check blocked on the outbox")
     else:
