@@ -110,6 +110,15 @@ def _contract_columns(kind_label: str, *detail, **extra) -> dict:
     )
 
 
+def _amount(field: str):
+    """A money column in whole units, as text for titles: the same on PostgreSQL ("785000.00" as numeric)
+    and SQLite ("785000"); the cents live on the contract page the alert links to."""
+    from django.db.models import BigIntegerField
+    from django.db.models.functions import Cast, Floor
+
+    return text(Cast(Floor(field), BigIntegerField()))
+
+
 def _percent(numerator, denominator):
     """``numerator`` as a whole percentage of ``denominator`` (denominator > 0), as text for titles.
 
@@ -142,8 +151,8 @@ def budget_exceeded(today: date):
     return (
         _active_with_budget()
         .filter(invoiced__gte=F("budget"), invoiced__gt=0)
-        .annotate(**_contract_columns("Budget exceeded: ", " has invoiced ", text("invoiced"), " ",
-                                      F("currency"), " against a budget of ", text("budget"), " ", F("currency")))
+        .annotate(**_contract_columns("Budget exceeded: ", " has invoiced ", _amount("invoiced"), " ",
+                                      F("currency"), " against a budget of ", _amount("budget"), " ", F("currency")))
     )  # fmt: skip
 
 
@@ -206,8 +215,8 @@ def program_over_budget(today: date):
         .annotate(
             **alert_columns(
                 key=join_text("program:", text("id"), ":s"),
-                title=_title("Programme over its cap: ", F("code"), " commits ", text("committed"), " ",
-                             F("budget_currency"), " against a cap of ", text("budget_cap"), " ", F("budget_currency")),
+                title=_title("Programme over its cap: ", F("code"), " commits ", _amount("committed"), " ",
+                             F("budget_currency"), " against a cap of ", _amount("budget_cap"), " ", F("budget_currency")),
                 sponsor_id=F("sponsor_id"),
                 program_id=F("id"),
             )

@@ -1,6 +1,8 @@
 """Alert services: the event-driven re-check and acknowledgement."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -35,11 +37,27 @@ def alerts_recheck(
     return results
 
 
+_RECHECKS_ON = ContextVar("alert_rechecks_on", default=True)
+
+
+@contextmanager
+def alert_rechecks_skipped() -> Iterator[None]:
+    """For a caller that runs every check itself afterwards (``seed_demo``): the steps played inside queue no
+    re-check of their own (dozens of steps would each re-check their subject after the commit)."""
+    token = _RECHECKS_ON.set(False)
+    try:
+        yield
+    finally:
+        _RECHECKS_ON.reset(token)
+
+
 def alerts_recheck_on_commit(**scopes) -> None:
     """Re-check after the caller's transaction commits (a rolled-back change re-checks nothing).
 
     A failure here is the next beat's to repair: it must never undo or fail the request that caused it.
     """
+    if not _RECHECKS_ON.get():
+        return
 
     def recheck():
         import logging

@@ -9,9 +9,7 @@ organisation is one of the two parties and the actor is a member or admin (viewe
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -120,18 +118,11 @@ def both_sides_notice(contract: Contract, *, title: str, body: str = "", **paylo
     return Notice(title=title, body=body, sponsor=contract.sponsor, vendor=contract.vendor, payload=payload)
 
 
-_ALERT_RECHECKS = ContextVar("contract_alert_rechecks", default=True)
+def contract_alert_rechecks_skipped():
+    """``alerts.services.alert_rechecks_skipped`` (seed_demo runs every check itself afterwards)."""
+    from alerts.services import alert_rechecks_skipped
 
-
-@contextmanager
-def contract_alert_rechecks_skipped() -> Iterator[None]:
-    """For a caller that runs every check itself afterwards (``seed_demo``): the steps played inside queue no
-    re-check of their own (dozens of contract steps would each re-check their contract after the commit)."""
-    token = _ALERT_RECHECKS.set(False)
-    try:
-        yield
-    finally:
-        _ALERT_RECHECKS.reset(token)
+    return alert_rechecks_skipped()
 
 
 def contract_alerts_recheck(contract: Contract, *, vendor: bool = False) -> None:
@@ -139,9 +130,6 @@ def contract_alerts_recheck(contract: Contract, *, vendor: bool = False) -> None
     transaction commits — at once, not at the next beat; with ``vendor``, also its vendor's certificate alerts
     (whether a sponsor hears of them depends on having an active contract with the vendor)."""
     from alerts.services import alerts_recheck_on_commit
-
-    if not _ALERT_RECHECKS.get():
-        return
 
     alerts_recheck_on_commit(
         contract_ids=[contract.pk],
