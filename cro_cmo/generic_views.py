@@ -178,7 +178,8 @@ class ObjectEditView(ObjectMixin, TemplateView):
             token = form.restored_uploads.get(name) or stash_upload(user=self.request.user, field=name, uploaded=upload)
             if token:
                 form.kept_uploads[token_field(name)] = token
-                form.fields[name].help_text = format_html(self.file_kept_message, upload.name)
+                message = format_html(self.file_kept_message, upload.name)
+                form.fields[name].help_text = form[name].help_text = message  # the bound field copied it
 
     def get_cancel_url(self, instance) -> str:
         """Where "Cancel" leads when the user came from nowhere known: the object, or the dashboard."""

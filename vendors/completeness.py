@@ -43,7 +43,7 @@ class Completeness:
     @property
     def percent(self) -> int:
         done, total = self.checks
-        return round(100 * done / total)
+        return (200 * done + total) // (2 * total)  # rounded half up
 
     @property
     def is_complete(self) -> bool:
