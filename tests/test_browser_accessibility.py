@@ -61,10 +61,12 @@ def walk_shared(page):
     page.fill("#q", "sterile fill-finish")
     page.get_by_role("button", name="Go").click()
     expect(page.locator("#result-status")).to_contain_text("for “sterile fill-finish”")  # announced
+    open_filters(page)
     page.check("#f-country-DE")
     expect(page.locator("#result-status")).to_have_text("2 vendors for “sterile fill-finish”, 1 filter applied")
     page.wait_for_function("() => !document.querySelector('.htmx-request')")
     screenshot(page, f"directory-search-{page.viewport_size['width']}")
+    close_filters(page)
     visit(page, "/vendors/?q=xyzzy+nonexistent")
     visit(page, "/vendors/?category=not-a-category")
     visit(page, "/vendors/helix-manufacturing/", "vendor-profile")
@@ -91,6 +93,34 @@ def walk_shared(page):
     visit(page, "/vendors/northwind-clinical/edit/", status=403)
 
 
+def open_filters(page):
+    """Phones: the directory's facets open in a panel from the "Filters" button (audited open)."""
+    button = page.get_by_test_id("filters-button")
+    if button.is_visible():
+        button.click()
+        expect(page.locator("#directory-filters.show:not(.showing)")).to_be_visible()  # slid in
+        page.a11y.check()
+
+
+def close_filters(page):
+    if page.get_by_test_id("filters-button").is_visible():
+        page.get_by_role("button", name="Show results").click()
+        expect(page.locator("#directory-filters")).to_be_hidden()
+
+
+def walk_directory(page):
+    """The directory's second-pass pages at this width: the sourcing manager's search (capability, EU GMP,
+    a site in the EU), the facets' panel on a phone, the profile marking the matching site, a past date."""
+    search = "/vendors/?kind=cmo&capability=sterile-fill-finish&certification=gmp&authority=ema-eu&region=eu-eea"
+    visit(page, search, "directory-eu-gmp")
+    open_filters(page)
+    screenshot(page, f"directory-eu-gmp-filters-{page.viewport_size['width']}")
+    close_filters(page)
+    visit(page, "/vendors/cedar-biopharma/?region=eu-eea", "vendor-profile-site-match")
+    visit(page, "/vendors/?certification=gmp&authority=fda&valid_on=2020-01-01&site_country=US")
+    visit(page, "/vendors/?q=lyophilization&region=asia-pacific")
+
+
 def walk_more(page):
     """Pages no other browser test opens: detail pages, programmes, members, tokens, errors."""
     helix_site = Site.objects.filter(vendor__slug="helix-manufacturing").first()
@@ -109,6 +139,7 @@ def walk_more(page):
     expect(page.get_by_role("heading", name="Something went wrong on our side")).to_be_visible()
 
     as_user(page, "alice@acme.test")
+    walk_directory(page)
     visit(page, "/vendors/compare/")
     visit(page, helix_site.get_absolute_url(), "site-detail")
     visit(page, helix_certificate.get_absolute_url(), "certificate-detail")

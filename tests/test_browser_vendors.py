@@ -312,3 +312,83 @@ def test_a_vendor_viewer_cannot_edit_the_profile(page, demo):
     shot(page, "vendor-edit-forbidden")
     # The only console entry allowed is Chromium's note of the 403 document itself.
     assert [e for e in page.console_errors if "status of 403" not in e] == []
+
+
+def open_filters(page):
+    """On a phone the facets sit in a panel behind the "Filters" button; on a desktop they are always shown."""
+    button = page.get_by_test_id("filters-button")
+    if button.is_visible():
+        button.click()
+        expect(page.locator("#directory-filters.show:not(.showing)")).to_be_visible()  # slid in
+
+
+def tick(page, selector):
+    """Tick a facet and wait until htmx has swapped in the narrowed results (and the facets)."""
+    page.check(selector)
+    htmx_settled(page)
+    expect(page.locator(selector)).to_be_checked()
+
+
+def test_alice_finds_eu_gmp_sterile_fill_finish_cmos_with_an_eu_site_in_one_search(page, demo):
+    signed_in(page, "alice@acme.test")
+    page.goto("/vendors/")
+    watch_htmx(page)
+    # Kind comes first; the capability list is complete and narrows as she types into its own box.
+    expect(page.locator("fieldset.facet-group legend").first).to_have_text("Vendor kind")
+    tick(page, "#f-kind-cmo")
+    capability_box = page.get_by_label("Find a capability")
+    capability_box.fill("sterile")
+    capabilities = page.locator("fieldset[data-facet=capability] [data-facet-option]")
+    expect(capabilities.filter(visible=True)).to_have_count(1)
+    expect(capabilities.filter(visible=True)).to_contain_text("Sterile fill-finish")
+    tick(page, "#f-capability-sterile-fill-finish")
+    expect(page.get_by_label("Find a capability")).to_have_value("sterile")  # kept across the swap
+    tick(page, "#f-certification-gmp")
+    tick(page, "#f-authority-ema-eu")
+    tick(page, "#f-region-eu-eea")
+    for param in (
+        "kind=cmo",
+        "capability=sterile-fill-finish",
+        "certification=gmp",
+        "authority=ema-eu",
+        "region=eu-eea",
+    ):
+        assert param in page.url
+    names = card_names(page)
+    assert {"Cedar BioPharma", "Helix Manufacturing", "Rheinland Sterile Solutions", "Lyon Aseptic"} <= set(names)
+    assert "Mesa Parenterals" not in names  # GMP by FDA only, and no site in the EU
+    cedar = page.locator("[data-testid=vendor-card]", has_text="Cedar BioPharma")
+    expect(cedar.get_by_test_id("matching-sites")).to_contain_text("Limerick, Ireland")
+    expect(cedar).to_contain_text("GMP · EU · to")
+    expect(page.locator("#result-status")).to_contain_text("5 filters applied")
+    shot(page, "directory-alice-eu-gmp")
+    # The profile marks the site that answered the search.
+    cedar.get_by_role("link", name="Cedar BioPharma").click()
+    page.wait_for_url("**/vendors/cedar-biopharma/?region=eu-eea")
+    expect(page.get_by_test_id("site-match")).to_have_count(1)
+    expect(page.locator("li", has=page.get_by_test_id("site-match"))).to_contain_text("Limerick")
+    assert page.console_errors == []
+
+
+def test_on_a_phone_the_filters_open_from_a_button_above_the_results(new_page, demo):
+    from tests.browser import MOBILE
+
+    page = new_page(MOBILE)
+    signed_in(page, "alice@acme.test")
+    page.goto("/vendors/?q=lyophilization")
+    watch_htmx(page)
+    facets = page.locator("#facets")
+    expect(facets).to_be_hidden()
+    button = page.get_by_test_id("filters-button")
+    results_top = page.locator("[data-testid=result-count]").bounding_box()["y"]
+    assert button.bounding_box()["y"] < results_top < 900  # results start on the first screen
+    assert {"Helix Manufacturing", "Lyon Aseptic"} <= set(card_names(page))  # the other spelling
+    open_filters(page)
+    shot(page, "directory-phone-filters")
+    tick(page, "#f-region-eu-eea")
+    page.get_by_role("button", name="Show results").click()
+    expect(facets).to_be_hidden()
+    expect(button).to_contain_text("1")
+    assert "region=eu-eea" in page.url
+    shot(page, "directory-phone-results")
+    assert page.console_errors == []
