@@ -150,8 +150,14 @@ def test_the_api_invite_returns_the_qualification_warnings(scene, api_client_for
 def test_the_directory_offers_invite_to_rfp_to_sponsor_members_only(client, scene):
     p = scene
     page = text(login(client, p.sponsor_a_member).get(reverse("vendor-list")))
-    assert 'formaction="/rfps/invite/"' in page and ">Invite to RFP</button>" in page
+    # The compare tray's button saves the ticks (checkboxes of #compare-form) and opens the picker with them.
+    assert 'name="go" value="invite"' in page and ">Invite to RFP</button>" in page
     assert 'name="v" value="vendor-x"' in page and 'form="compare-form"' in page
+    picked = login(client, p.sponsor_a_member).post(
+        reverse("vendor-compare-selection"),
+        {"shown": ["vendor-x", "vendor-w"], "v": ["vendor-x", "vendor-w"], "go": "invite"},
+    )
+    assert picked.url == "/rfps/invite/?v=vendor-x&v=vendor-w"
     for user in (p.sponsor_a_viewer, p.vendor_x_admin):
         page = text(login(client, user).get(reverse("vendor-list")))
         assert "Invite to RFP" not in page and "/rfps/invite/" not in page

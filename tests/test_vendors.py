@@ -156,21 +156,22 @@ def test_profile_groups_offerings_and_shows_certificate_status(directory, browse
     assert "Compare with" in text and "Edit profile" not in text
 
 
-def test_compare_two_to_four_vendors(directory, browser_client_for):
+def test_compare_two_to_six_vendors(directory, browser_client_for):
     client = browser_client_for(directory.sponsor_a_admin)
     response = client.get("/vendors/compare/", {"v": ["helix-manufacturing", "rheinland-sterile", "lyon-aseptic"]})
     assert response.status_code == 200
-    labels = [label for label, _ in response.context["rows"]]
-    assert "Finished Dosage Forms: lead time" in labels and "Valid certificates" in labels
-    assert [p["vendor"].slug for p in response.context["profiles"]] == [
+    labels = [row.label for row in response.context["comparison"].rows]
+    assert "Finished Dosage Forms: lead time" in labels and "GMP" in labels
+    assert [v.slug for v in response.context["comparison"].vendors] == [
         "helix-manufacturing",
         "rheinland-sterile",
         "lyon-aseptic",
     ]
     assert "at least two" in client.get("/vendors/compare/", {"v": "helix-manufacturing"}).text
-    five = ["helix-manufacturing", "rheinland-sterile", "lyon-aseptic", "orbital-cdmo", "northwind-clinical"]
-    many = client.get("/vendors/compare/", {"v": five})
-    assert "at most 4" in many.text and len(many.context["profiles"]) == 4
+    seven = ["helix-manufacturing", "rheinland-sterile", "lyon-aseptic", "orbital-cdmo", "northwind-clinical",
+             "bavaria-oral-solids", "cedar-biopharma"]  # fmt: skip
+    many = client.get("/vendors/compare/", {"v": seven})
+    assert "at most 6" in many.text and len(many.context["comparison"].vendors) == 6
 
 
 # --- self-service -------------------------------------------------------------------------------

@@ -20,12 +20,11 @@ from django.db.models import (
     When,
 )
 from django.http import QueryDict
-from django.utils import timezone
 from django_countries import countries
 
 from vendors.choices import CertificationType, VendorKind
 from vendors.filtersets import AUTHORITY_GROUPS, SEARCH_CONFIG, VendorFilterSet
-from vendors.models import Certification, ServiceCategory, ServiceOffering, Site, Vendor
+from vendors.models import Certification, ServiceOffering, Site, Vendor
 from vendors.regions import REGION_CHOICES, REGION_LABELS, region_countries
 from vendors.search_facets import facet_rows
 
@@ -293,50 +292,3 @@ def _our_qualification(vendor: Vendor, user):
     if not getattr(user, "sponsor_id", None):
         return None
     return VendorQualification.objects.for_user(user).filter(vendor=vendor).first()
-
-
-def comparison_rows(profiles: list[dict]) -> list[tuple[str, list[str]]]:
-    """Rows of the side-by-side comparison: one label, one cell per vendor."""
-    today = timezone.localdate()
-    rows = [
-        ("Kind", [p["vendor"].get_kind_display() for p in profiles]),
-        ("Headquarters", [p["vendor"].hq_country.name for p in profiles]),
-        ("Founded", [str(p["vendor"].founded_year or "—") for p in profiles]),
-        ("Headcount", [p["vendor"].get_headcount_band_display() or "—" for p in profiles]),
-        ("Verified", ["Yes" if p["vendor"].is_verified else "No" for p in profiles]),
-    ]
-    for category in ServiceCategory.objects.all():
-        cells, lead, price = [], [], []
-        for p in profiles:
-            offering = next((o for o in p["offerings"] if o.category_id == category.pk and o.is_active), None)
-            if offering is None:
-                cells.append("—")
-                lead.append("—")
-                price.append("—")
-                continue
-            cells.append(", ".join(c.name for c in offering.capabilities.all()) or "Offered")
-            lead.append(f"{offering.lead_time_weeks} weeks" if offering.lead_time_weeks else "—")
-            if offering.price_min is not None:
-                price.append(
-                    f"{offering.currency} {offering.price_min:,.0f}–{offering.price_max or offering.price_min:,.0f}"
-                )
-            else:
-                price.append("On request")
-        if any(cell != "—" for cell in cells):
-            rows += [
-                (category.name, cells),
-                (f"{category.name}: lead time", lead),
-                (f"{category.name}: indicative price", price),
-            ]
-    rows.append(("Sites", ["; ".join(f"{s.city} ({s.country.code})" for s in p["sites"]) or "—" for p in profiles]))
-    rows.append((
-        "Valid certificates",
-        [", ".join(sorted({c.get_type_display() for c in p["certifications"] if c.status_on(today) != "expired"})) or "None"
-         for p in profiles],
-    ))  # fmt: skip
-    rows.append((
-        "Expired certificates",
-        [", ".join(sorted({c.get_type_display() for c in p["certifications"] if c.status_on(today) == "expired"})) or "None"
-         for p in profiles],
-    ))  # fmt: skip
-    return rows

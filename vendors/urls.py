@@ -1,10 +1,13 @@
 from django.urls import path
 
-from vendors import views
+from vendors import views, views_compare
 
 urlpatterns = [
     path("", views.directory, name="vendor-list"),
-    path("compare/", views.compare, name="vendor-compare"),
+    path("compare/", views_compare.compare, name="vendor-compare"),
+    path("compare/export.xlsx", views_compare.compare_export_xlsx, name="vendor-compare-xlsx"),
+    path("compare/export.csv", views_compare.compare_export_csv, name="vendor-compare-csv"),
+    path("compare/selection/", views_compare.compare_selection, name="vendor-compare-selection"),
     path("catalogue/", views.catalogue_import, name="catalogue-import"),
     path("catalogue/export/", views.catalogue_export, name="catalogue-export"),
     path("catalogue/export/xlsx/", views.catalogue_export_excel, name="catalogue-export-xlsx"),

@@ -27,10 +27,9 @@ from vendors.catalogue import (
 from vendors.completeness import profile_completeness
 from vendors.forms import CatalogueUploadForm, CertificationForm, OfferingForm, SiteForm, VendorProfileForm
 from vendors.models import Certification, ServiceOffering, Site, Vendor
-from vendors.selectors import SORTS, comparison_rows, directory_search, facet_keys, site_matches, vendor_profile
+from vendors.selectors import SORTS, directory_search, facet_keys, site_matches, vendor_profile
 from vendors.services import vendor_record_delete, vendor_record_save
 
-COMPARE_MIN, COMPARE_MAX = 2, 4
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 FACET_LABELS = {
     "kind": "Vendor kind",
@@ -202,25 +201,6 @@ def certificate_document(request, pk):
     return pdf_attachment(certification.document, f"{certification.vendor.slug}-{certification.type}.pdf")
 
 
-@login_required
-def compare(request):
-    """2–4 vendors side by side: categories, capabilities, sites, certificates, lead times, prices."""
-    slugs = list(dict.fromkeys(request.GET.getlist("v")))
-    vendors = list(Vendor.objects.for_user(request.user).filter(slug__in=slugs))
-    vendors.sort(key=lambda v: slugs.index(v.slug))
-    error = None
-    if len(vendors) < COMPARE_MIN:
-        error = "Pick at least two vendors to compare: tick “Compare” on the directory."
-    elif len(vendors) > COMPARE_MAX:
-        error = f"Compare at most {COMPARE_MAX} vendors at a time."
-        vendors = vendors[:COMPARE_MAX]
-    profiles = [vendor_profile(vendor=v, user=request.user) | {"vendor": v} for v in vendors]
-
-    context = {"profiles": profiles, "rows": comparison_rows(profiles), "error": error,
-               "shortlists": sponsor_shortlists(request.user)}  # fmt: skip
-    return render(request, "vendors/compare.html", context)
-
-
 # --- catalogue import / export (the parsing and applying are in vendors.catalogue) ------------------
 
 CATALOGUE_SESSION_KEY = "catalogue_import"
@@ -303,6 +283,7 @@ def catalogue_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("\ufeff" + catalogue_export_csv(vendor=vendor), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{vendor.slug}-catalogue.csv"'
     return response
+
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -113,6 +113,26 @@
     });
   }
 
+  // Directory compare tray (templates/vendors/_compare_tray.html): after a tick or a remove posts and the tray
+  // comes back, the page's "Compare" boxes follow the selection (a refused 7th is unticked again); a remove
+  // button that disappeared hands the focus to the tray's heading instead of the page's top.
+  let trayFocus = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    trayFocus = Boolean(event.detail.elt.closest && event.detail.elt.closest("#compare-tray"));
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    const tray = document.getElementById("compare-tray");
+    if (!tray) return;
+    const picked = (tray.dataset.selected || "").split(" ");
+    document.querySelectorAll('input[type="checkbox"][form="compare-form"]').forEach(function (box) {
+      box.checked = picked.includes(box.value);
+    });
+    if (trayFocus) {
+      trayFocus = false;
+      document.getElementById("compare-tray-heading").focus();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", syncSignup);
   document.addEventListener("DOMContentLoaded", syncCapabilities);
   document.addEventListener("DOMContentLoaded", enhanceFacets);
