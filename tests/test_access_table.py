@@ -667,3 +667,39 @@ def per_user_problems(world, persona, api_client_for) -> list[str]:
 @pytest.mark.parametrize("persona", ALL_PERSONAS)
 def test_per_user_routes_reach_only_the_callers_own_row(world, api_client_for, persona):
     assert per_user_problems(world, persona, api_client_for) == []
+
+
+# --- The vendor comparison: the routes without an object id that still show private records -------------------
+
+# The compare page and its exports take vendors by slug (?v=…) or from the session: every persona may open them
+# (the directory is everyone's), and the "Our qualification" rows show exactly the qualifications SEES grants.
+COMPARE_ROUTES = ("vendor-compare", "vendor-compare-xlsx", "vendor-compare-csv")
+
+
+@pytest.mark.parametrize("persona", ALL_PERSONAS)
+def test_the_vendor_comparison_shows_only_the_qualifications_the_table_allows(world, api_client_for, persona):
+    import io
+
+    from openpyxl import load_workbook
+
+    client = client_for(world, persona, api_client_for, browser=True)
+    problems = []
+    for route in COMPARE_ROUTES:
+        response = client.get(reverse(route), {"v": ["vendor-x", "vendor-y"]})
+        if persona == "anonymous":
+            if response.status_code != 302:
+                problems.append(f"{route}: {response.status_code} to anonymous")
+            continue
+        if route.endswith("xlsx"):
+            book = load_workbook(io.BytesIO(response.content))
+            text = "\n".join(str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value)
+        else:
+            text = response.content.decode("utf-8-sig")
+        for name in ("vendor_x", "vendor_y"):
+            if world[name].name not in text:
+                problems.append(f"{route} misses {name} for {persona}")
+        for name in ("qualification_a_x", "qualification_b_x"):
+            shown = marker(world, name) in text
+            if shown != (name in SEES[persona]):
+                problems.append(f"{route} shows {name}={shown} to {persona}")
+    assert problems == []
