@@ -88,6 +88,15 @@ def walk_shared(page):
     expect(page.locator("#id_price_max_error")).to_be_visible()
     screenshot(page, f"form-errors-{page.viewport_size['width']}")
     visit(page, "/vendors/certificates/new/")
+    # Self-service: the dashboard's "what is missing", the catalogue preview with old → new, "Verified" explained.
+    visit(page, "/dashboard/", "dashboard-vendor")
+    visit(page, "/vendors/catalogue/", "catalogue-import")
+    csv = b"category,lead_time_weeks,description\nclinical-trials,99,Changed\nquality-control,2,\n"
+    page.set_input_files("#id_file", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": csv}])
+    page.get_by_role("button", name="Check file").click()
+    expect(page.get_by_test_id("catalogue-counts")).to_be_visible()
+    screenshot(page, f"catalogue-preview-{page.viewport_size['width']}")
+    visit(page, "/vendors/about/verified/", "verified")
 
     as_user(page, "nick@northwind.test")  # a vendor viewer meets the 403 page
     visit(page, "/vendors/northwind-clinical/edit/", status=403)
