@@ -224,7 +224,17 @@ def test_preview_of_an_update_names_the_changed_columns(personas, existing, vend
     assert row.status == "changed"
     page = response.content.decode()
     diff = re.search(r'data-column="lead_time_weeks">(.*?)</li>', page, re.S).group(1)
-    assert re.sub(r"\s+|<[^>]+>", " ", diff).split() == ["lead_time_weeks", ":", "was", "10", "wk", "→", "now", "11", "wk"]
+    assert re.sub(r"\s+|<[^>]+>", " ", diff).split() == [
+        "lead_time_weeks",
+        ":",
+        "was",
+        "10",
+        "wk",
+        "→",
+        "now",
+        "11",
+        "wk",
+    ]
     assert page.count('data-testid="catalogue-diff"') == 1  # the unchanged cells are not listed
 
 
