@@ -7,9 +7,10 @@ when one is ticked). Instead of one query per facet, the statement:
    boolean column per active faceted filter (``p_kind``, ``p_region``…; the ``Q`` conditions of
    ``VendorFilterSet.conditions()``, rendered by the ORM, so there is one definition of each filter), and
    for a sponsor's people ``is_qualified``. On PostgreSQL the CTE is MATERIALIZED: computed once;
-2. counts each facet over ``hits`` rows whose other flags are all true, joining offerings, capabilities,
-   sites or certificates where the facet needs them, as branches of one UNION ALL;
-3. adds the total (every flag true), which the paginator then takes instead of a COUNT of its own.
+2. joins each related table to the hits once, in a CTE of its own carrying the flags: ``ho`` (active
+   offerings), ``hs`` (site countries), ``hc`` (certificates valid on the day);
+3. counts each facet over the rows whose other flags are all true, as branches of one UNION ALL;
+4. adds the total (every flag true), which the paginator then takes instead of a COUNT of its own.
 
 Rows are ``(facet, value, label, group, position, count)``; labels come from the joined tables
 (categories, capabilities) or from Python (countries, regions, choices) in the selector.
@@ -75,6 +76,17 @@ def facet_rows(
     site, certificate = Site._meta.db_table, Certification._meta.db_table
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
 
+    # Each related table is joined to the hits once, in its own CTE (offerings, sites, valid certificates),
+    # and every facet that needs it reads that CTE: one hash of 50 000 offerings instead of two, and so on.
+    flag_columns = "".join(f", h.p_{k}" for k in keys) + (", h.is_qualified" if qualified is not None else "")
+    ctes = [
+        (f"ho AS {materialized}(SELECT h.id, o.id AS offering_id, o.category_id{flag_columns} FROM hits h"
+         f" JOIN {offering} o ON o.vendor_id = h.id WHERE o.is_active = %s)", [True]),
+        (f"hs AS {materialized}(SELECT DISTINCT h.id, s.country{flag_columns} FROM hits h"
+         f" JOIN {site} s ON s.vendor_id = h.id)", []),
+        (f"hc AS {materialized}(SELECT DISTINCT h.id, ce.type, ce.authority{flag_columns} FROM hits h"
+         f" JOIN {certificate} ce ON ce.vendor_id = h.id WHERE (ce.expires_on IS NULL OR ce.expires_on >= %s))", [day]),
+    ]  # fmt: skip
     branches: list[tuple[str, list]] = [
         (f"SELECT 'total', '', '', '', 0, COUNT(*) FROM hits h WHERE {others()}", []),
         (f"SELECT 'kind', h.kind, '', '', 0, COUNT(*) FROM hits h WHERE {others('kind')} GROUP BY h.kind", []),
@@ -85,65 +97,60 @@ def facet_rows(
         ),
         # One offering per vendor and category, one category per capability: COUNT(*) counts vendors.
         (
-            f"SELECT 'category', c.code, c.name, '', c.position, COUNT(*) FROM hits h"
-            f" JOIN {offering} o ON o.vendor_id = h.id JOIN {category} c ON c.id = o.category_id"
-            f" WHERE o.is_active = %s AND {others('category')} GROUP BY c.code, c.name, c.position",
-            [True],
+            f"SELECT 'category', c.code, c.name, '', c.position, COUNT(*) FROM ho h"
+            f" JOIN {category} c ON c.id = h.category_id WHERE {others('category')} GROUP BY c.code, c.name, c.position",
+            [],
         ),
     ]
     in_categories = f" AND cap.category_id IN ({', '.join(['%s'] * len(categories))})" if categories else ""
     branches.append(
         (
-            f"SELECT 'capability', cap.slug, cap.name, c.name, c.position, COUNT(*) FROM hits h"
-            f" JOIN {offering} o ON o.vendor_id = h.id JOIN {link} oc ON oc.serviceoffering_id = o.id"
+            f"SELECT 'capability', cap.slug, cap.name, c.name, c.position, COUNT(*) FROM ho h"
+            f" JOIN {link} oc ON oc.serviceoffering_id = h.offering_id"
             f" JOIN {capability} cap ON cap.id = oc.capability_id JOIN {category} c ON c.id = cap.category_id"
-            f" WHERE o.is_active = %s AND {others('capability')}{in_categories}"
-            " GROUP BY cap.slug, cap.name, c.name, c.position",
-            [True, *categories],
+            f" WHERE {others('capability')}{in_categories} GROUP BY cap.slug, cap.name, c.name, c.position",
+            [*categories],
         )
     )
     branches.append(
         (
-            f"SELECT 'site_country', s.country, '', '', 0, COUNT(DISTINCT h.id) FROM hits h"
-            f" JOIN {site} s ON s.vendor_id = h.id WHERE {others('site_country')} GROUP BY s.country",
+            f"SELECT 'site_country', h.country, '', '', 0, COUNT(*) FROM hs h WHERE {others('site_country')}"
+            " GROUP BY h.country",
             [],
         )
     )
-    region = _region_case("s.country")
+    region = _region_case("h.country")
     branches.append(
         (
-            f"SELECT 'region', {region}, '', '', 0, COUNT(DISTINCT h.id) FROM hits h"
-            f" JOIN {site} s ON s.vendor_id = h.id WHERE {others('region')} GROUP BY {region}",
+            f"SELECT 'region', {region}, '', '', 0, COUNT(DISTINCT h.id) FROM hs h WHERE {others('region')}"
+            f" GROUP BY {region}",
             [],
         )
     )
     branches.append(
         (
-            f"SELECT 'region', '{EU_EEA}', '', '', 0, COUNT(DISTINCT h.id) FROM hits h JOIN {site} s ON s.vendor_id = h.id"
-            f" WHERE {others('region')} AND s.country IN ({_literals(EU_EEA_COUNTRIES)})",
+            f"SELECT 'region', '{EU_EEA}', '', '', 0, COUNT(DISTINCT h.id) FROM hs h"
+            f" WHERE {others('region')} AND h.country IN ({_literals(EU_EEA_COUNTRIES)})",
             [],
         )
     )
-    # Type and authority are held on one certificate: each facet keeps the other's choice and the date.
-    valid = "(ce.expires_on IS NULL OR ce.expires_on >= %s)"
+    # Type and authority are held on one certificate: each facet keeps the other's choice (and the date).
     authorities = [a for g in groups for a in AUTHORITY_GROUPS[g][1]]
-    by_authority = f" AND ce.authority IN ({_literals(authorities)})" if authorities else ""
+    by_authority = f" AND h.authority IN ({_literals(authorities)})" if authorities else ""
     branches.append(
         (
-            f"SELECT 'certification', ce.type, '', '', 0, COUNT(DISTINCT h.id) FROM hits h"
-            f" JOIN {certificate} ce ON ce.vendor_id = h.id WHERE {others('certificate')} AND {valid}{by_authority}"
-            " GROUP BY ce.type",
-            [day],
+            f"SELECT 'certification', h.type, '', '', 0, COUNT(DISTINCT h.id) FROM hc h"
+            f" WHERE {others('certificate')}{by_authority} GROUP BY h.type",
+            [],
         )
     )
-    authority = _authority_case("ce.authority")
-    by_type = f" AND ce.type IN ({', '.join(['%s'] * len(types))})" if types else ""
+    authority = _authority_case("h.authority")
+    by_type = f" AND h.type IN ({', '.join(['%s'] * len(types))})" if types else ""
     branches.append(
         (
-            f"SELECT 'authority', {authority}, '', '', 0, COUNT(DISTINCT h.id) FROM hits h"
-            f" JOIN {certificate} ce ON ce.vendor_id = h.id WHERE {others('certificate')} AND {valid}{by_type}"
-            f" GROUP BY {authority}",
-            [day, *types],
+            f"SELECT 'authority', {authority}, '', '', 0, COUNT(DISTINCT h.id) FROM hc h"
+            f" WHERE {others('certificate')}{by_type} GROUP BY {authority}",
+            [*types],
         )
     )
     if qualified is not None:
@@ -153,8 +160,13 @@ def facet_rows(
                 [],
             )
         )
-    sql = f"WITH hits AS {materialized}({hits_sql}) " + " UNION ALL ".join(b for b, _ in branches)
-    params = [*hits_params, *(p for _, ps in branches for p in ps)]
+    sql = (
+        f"WITH hits AS {materialized}({hits_sql}), "
+        + ", ".join(c for c, _ in ctes)
+        + " "
+        + " UNION ALL ".join(b for b, _ in branches)
+    )
+    params = [*hits_params, *(p for _, ps in ctes for p in ps), *(p for _, ps in branches for p in ps)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
