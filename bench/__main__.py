@@ -29,7 +29,7 @@ DEFAULT_VENDORS = 10_000
 DEFAULT_REQUESTS = 200
 DEFAULT_CONTRACT_REQUESTS = 100
 DEFAULT_CONTRACTS, DEFAULT_MILESTONES, DEFAULT_INVOICES = 100_000, 1_000_000, 300_000  # the issue's sizes
-BENCHES = ("directory", "contracts")
+BENCHES = ("directory", "contracts", "checks")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -176,6 +176,20 @@ def main_contracts() -> None:
     contracts.run(requests=requests, counts=counts)
 
 
+def main_checks() -> None:
+    """The alert checks benchmark (PostgreSQL): ``bench.checks`` on ``<that db>_bench_checks``."""
+    source_url = os.environ.get("DATABASE_URL", "").strip()
+    if not is_postgres(source_url):
+        print("checks benchmark: needs PostgreSQL (set DATABASE_URL=postgres://…); skipped.")
+        return
+    target = configure(os.environ.get("BENCH_CHECKS_SUFFIX", "_bench_checks"))
+    setup(target)
+
+    from bench import checks
+
+    checks.main(target, source_url)
+
+
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else ""
     if which not in ("", *BENCHES):
@@ -187,6 +201,8 @@ def main() -> None:
         return
     if which == "contracts":
         main_contracts()
+    elif which == "checks":
+        main_checks()
     else:
         main_directory()
 
