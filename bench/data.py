@@ -53,12 +53,14 @@ def generate(vendors: int) -> tuple[int, int]:
     """Write ``vendors`` vendors in one transaction (all or nothing), then refresh planner statistics.
 
     1. ``bulk_generate`` with ten offerings asked per vendor (capped by the categories of its kind).
-    2. ANALYZE, as autovacuum (PostgreSQL) or a maintained SQLite database would have done.
+    2. VACUUM ANALYZE, as autovacuum (PostgreSQL) or a maintained SQLite database would have done: the
+       search vectors written by an UPDATE sit in the GIN index's pending list until a vacuum, and the
+       planner, costing that list, scanned all vendors for a word (45 ms) instead of the index (10 ms).
     """
     with transaction.atomic():
         bulk_generate(vendors, offerings_per_vendor=ASKED_OFFERINGS_PER_VENDOR)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     return counts()
 
 

@@ -3,12 +3,13 @@
 A facet's counts are taken over the vendors that pass every *other* filter (so its options stay visible
 when one is ticked). Instead of one query per facet, the statement:
 
-1. builds ``hits``: the vendors passing the unfaceted filters (words, verified, changed since), each with a
+1. builds ``hits``: the vendors passing the unfaceted filters (words, verified, changed since) and failing at
+   most one faceted filter (one failing two counts in no facet), each with a
    boolean column per active faceted filter (``p_kind``, ``p_region``…; the ``Q`` conditions of
    ``VendorFilterSet.conditions()``, rendered by the ORM, so there is one definition of each filter), and
    for a sponsor's people ``is_qualified``. On PostgreSQL the CTE is MATERIALIZED: computed once;
 2. joins each related table to the hits once, in a CTE of its own carrying the flags: ``ho`` (active
-   offerings), ``hs`` (site countries), ``hc`` (certificates valid on the day);
+   offerings), ``hk`` (their capabilities), ``hs`` (site countries), ``hc`` (certificates valid on the day);
 3. counts each facet over the rows whose other flags are all true, as branches of one UNION ALL;
 4. adds the total (every flag true), which the paginator then takes instead of a COUNT of its own.
 
@@ -79,13 +80,20 @@ def facet_rows(
     # Each related table is joined to the hits once, in its own CTE (offerings, sites, valid certificates),
     # and every facet that needs it reads that CTE: one hash of 50 000 offerings instead of two, and so on.
     flag_columns = "".join(f", h.p_{k}" for k in keys) + (", h.is_qualified" if qualified is not None else "")
+    # Only the rows some facet reads: a vendor failing two filters counts nowhere, an offering row only
+    # matters to a vendor passing every filter but category or capability, and so on.
     ctes = [
         (f"ho AS {materialized}(SELECT h.id, o.id AS offering_id, o.category_id{flag_columns} FROM hits h"
-         f" JOIN {offering} o ON o.vendor_id = h.id WHERE o.is_active = %s)", [True]),
+         f" JOIN {offering} o ON o.vendor_id = h.id WHERE o.is_active = %s"
+         f" AND ({others('category')} OR {others('capability')}))", [True]),
+        # Capabilities of those offerings, through the link table's index (not a hash of all its rows).
+        (f"hk AS {materialized}(SELECT h.id, oc.capability_id FROM ho h"
+         f" JOIN {link} oc ON oc.serviceoffering_id = h.offering_id WHERE {others('capability')})", []),
         (f"hs AS {materialized}(SELECT DISTINCT h.id, s.country{flag_columns} FROM hits h"
-         f" JOIN {site} s ON s.vendor_id = h.id)", []),
+         f" JOIN {site} s ON s.vendor_id = h.id WHERE {others('site_country')} OR {others('region')})", []),
         (f"hc AS {materialized}(SELECT DISTINCT h.id, ce.type, ce.authority{flag_columns} FROM hits h"
-         f" JOIN {certificate} ce ON ce.vendor_id = h.id WHERE (ce.expires_on IS NULL OR ce.expires_on >= %s))", [day]),
+         f" JOIN {certificate} ce ON ce.vendor_id = h.id WHERE (ce.expires_on IS NULL OR ce.expires_on >= %s)"
+         f" AND {others('certificate')})", [day]),
     ]  # fmt: skip
     branches: list[tuple[str, list]] = [
         (f"SELECT 'total', '', '', '', 0, COUNT(*) FROM hits h WHERE {others()}", []),
@@ -105,10 +113,9 @@ def facet_rows(
     in_categories = f" AND cap.category_id IN ({', '.join(['%s'] * len(categories))})" if categories else ""
     branches.append(
         (
-            f"SELECT 'capability', cap.slug, cap.name, c.name, c.position, COUNT(*) FROM ho h"
-            f" JOIN {link} oc ON oc.serviceoffering_id = h.offering_id"
-            f" JOIN {capability} cap ON cap.id = oc.capability_id JOIN {category} c ON c.id = cap.category_id"
-            f" WHERE {others('capability')}{in_categories} GROUP BY cap.slug, cap.name, c.name, c.position",
+            f"SELECT 'capability', cap.slug, cap.name, c.name, c.position, COUNT(*) FROM hk h"
+            f" JOIN {capability} cap ON cap.id = h.capability_id JOIN {category} c ON c.id = cap.category_id"
+            f" WHERE 1 = 1{in_categories} GROUP BY cap.slug, cap.name, c.name, c.position",
             [*categories],
         )
     )
@@ -160,12 +167,11 @@ def facet_rows(
                 [],
             )
         )
-    sql = (
-        f"WITH hits AS {materialized}({hits_sql}), "
-        + ", ".join(c for c, _ in ctes)
-        + " "
-        + " UNION ALL ".join(b for b, _ in branches)
-    )
+    failing = " + ".join(f"CASE WHEN h.p_{k} THEN 0 ELSE 1 END" for k in keys)
+    hits = f"hits AS {materialized}({hits_sql})"
+    if len(keys) >= 2:
+        hits = f"candidates AS ({hits_sql}), hits AS {materialized}(SELECT * FROM candidates h WHERE {failing} <= 1)"
+    sql = f"WITH {hits}, " + ", ".join(c for c, _ in ctes) + " " + " UNION ALL ".join(b for b, _ in branches)
     params = [*hits_params, *(p for _, ps in ctes for p in ps), *(p for _, ps in branches for p in ps)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
