@@ -2,21 +2,23 @@
 
 A check (``AlertCheck``) only describes its *candidates*: a queryset of the subjects whose condition
 holds today, annotated with the alert columns (``alert_key``, ``alert_title``, ``alert_severity``,
-``alert_sponsor_id`` …). The engine then runs, whatever the data size:
+``alert_sponsor_id`` …). The engine then runs, whatever the data size, in one transaction:
 
-1. **raise** — one ``INSERT … SELECT … FROM (candidates) WHERE NOT EXISTS (open alert) ON CONFLICT DO
-   NOTHING RETURNING id``: the partial unique index on open ``(kind, key)`` makes two runs, or two
-   workers at once, insert each alert once;
+0. the candidates, evaluated once into a temporary table;
+1. **raise** — one ``INSERT … SELECT … WHERE NOT EXISTS (open alert) ON CONFLICT DO NOTHING``: the
+   partial unique index on open ``(kind, key)`` makes two runs, or two workers at once, insert each
+   alert once;
 2. **escalate** — one ``UPDATE`` of open alerts whose candidate row now says ``critical``;
 3. **resolve** — one ``UPDATE`` of open alerts whose key is no longer among the candidates;
-4. one bulk insert of outbox events for what was raised or escalated (→ notifications, e-mail).
+4. one ``INSERT … SELECT`` of outbox events for what was raised, one for what was escalated
+   (→ notifications, e-mail), built in SQL: no alert is loaded into Python.
 
 ``scope`` limits all of it to some subjects (the event-driven re-check of one contract or vendor).
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, QuerySet, Value
@@ -32,7 +34,6 @@ CANDIDATE_COLUMNS = (
     "certification_id", "qualification_id",
 )  # fmt: skip
 SAMPLE_SIZE = 20  # titles kept per outcome for run_checks to print; the counts are always complete
-EVENT_BATCH = 2000
 
 
 def alert_columns(*, key, title, severity=None, **subjects) -> dict:
@@ -87,50 +88,66 @@ class AlertCheck:
 
 @dataclass
 class RunResult:
+    """What one run did. The counts are complete; the id lists hold at most ``ID_SAMPLE`` ids each (the
+    lowest), so a run over a million rows keeps its memory flat."""
+
     raised: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    raised_count: int = 0
+    escalated_count: int = 0
+    resolved_count: int = 0
 
 
-def _insert_new(check: AlertCheck, rows: QuerySet, now: datetime) -> list[int]:
-    """Step 1: insert the candidates that have no open alert; return the new ids."""
+ID_SAMPLE = 1000
+CANDIDATES = "alert_candidates"  # a temporary table, one run at a time per connection
+
+
+def _execute(sql: str, params: list) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _materialise(rows: QuerySet) -> None:
+    """Step 0: the candidates, evaluated once into a temporary table that every later step reads.
+
+    The candidate query is the expensive part (a join over every open milestone, say); raising, escalating
+    and resolving would otherwise each run it again. Created and dropped inside the run's transaction (a
+    rollback drops it too: DDL is transactional on both databases)."""
+    inner_sql, inner_params = rows.values(*(f"alert_{c}" for c in CANDIDATE_COLUMNS)).query.sql_with_params()
+    _execute(f"CREATE TEMPORARY TABLE {CANDIDATES} AS {inner_sql}", list(inner_params))
+    if connection.vendor == "postgresql":
+        _execute(f"ANALYZE {CANDIDATES}", [])  # temporary tables get no statistics otherwise
+
+
+def _insert_new(check: AlertCheck, stamp) -> int:
+    """Step 1: insert the candidates that have no open alert; the partial unique index (ON CONFLICT DO
+    NOTHING) keeps a concurrent run from inserting one twice. Returns how many were inserted."""
     meta = Alert._meta
-    select_names = [f"alert_{c}" for c in CANDIDATE_COLUMNS]
-    inner_sql, inner_params = rows.values(*select_names).query.sql_with_params()
     columns = [meta.get_field(c.removesuffix("_id")).column for c in CANDIDATE_COLUMNS]
-    stamp = connection.ops.adapt_datetimefield_value(now)
     sql = f"""
         INSERT INTO {meta.db_table}
             (kind, audience, {", ".join(columns)}, raised_at, created, updated, acknowledge_comment)
-        SELECT %s, %s, c.alert_key, c.alert_title, c.alert_severity,
-               {", ".join(f"c.alert_{name}" for name in CANDIDATE_COLUMNS[3:])}, %s, %s, %s, ''
-        FROM ({inner_sql}) c
+        SELECT %s, %s, {", ".join(f"c.alert_{name}" for name in CANDIDATE_COLUMNS)}, %s, %s, %s, ''
+        FROM {CANDIDATES} c
         WHERE NOT EXISTS (
             SELECT 1 FROM {meta.db_table} a WHERE a.kind = %s AND a.key = c.alert_key AND a.resolved_at IS NULL
         )
         ON CONFLICT DO NOTHING
-        RETURNING id
     """
-    # The inner query's parameters come after the ones in the SELECT list, as the placeholders do.
-    params = [check.kind, check.audience, stamp, stamp, stamp, *inner_params, check.kind]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    return _execute(sql, [check.kind, check.audience, stamp, stamp, stamp, check.kind])
 
 
-def _update_open(check: AlertCheck, scope_ids, assignments: str, params: list, keys: str, rows: QuerySet):
-    """One ``UPDATE … RETURNING id`` of the check's open alerts whose key is among ``keys``: a set operation
+def _update_open(check: AlertCheck, scope_ids, assignments: str, params: list, keys: str) -> int:
+    """One ``UPDATE`` of the check's open alerts whose key is among ``keys``: a set operation
     (``EXCEPT`` / ``INTERSECT``) of the open alerts' keys (``a``, within the scope) and the candidates' (``c``).
 
     A set operation reads each side once, whatever the planner believes. A correlated ``[NOT] EXISTS`` or
     ``[NOT] IN`` is planned from the alerts' statistics, which the insert just made stale (an empty table
-    before the first run): the planner then re-runs the candidate query for every open alert, minutes at
-    1M milestones. On PostgreSQL the keys are gathered once (``ARRAY(…)``, an init-plan) and looked up in
-    the open-alert index."""
-    if scope_ids is not None and not scope_ids:
-        return []
+    before the first run): the planner could then scan the candidates for every open alert. On PostgreSQL
+    the keys are gathered once (``ARRAY(…)``, an init-plan) and looked up in the open-alert index."""
     table = Alert._meta.db_table
-    inner_sql, inner_params = rows.values("alert_key", "alert_severity").query.sql_with_params()
     scope_sql, scope_params = "", []
     if scope_ids is not None:
         column = Alert._meta.get_field(check.scope_column.removesuffix("_id")).column
@@ -139,31 +156,26 @@ def _update_open(check: AlertCheck, scope_ids, assignments: str, params: list, k
     open_keys = (
         f"SELECT a.key FROM {table} a WHERE a.kind = %s AND a.audience = %s AND a.resolved_at IS NULL {scope_sql}"
     )
-    key_set = keys.format(open_keys=open_keys, candidates=f"({inner_sql}) c")
+    key_set = keys.format(open_keys=open_keys, candidates=f"{CANDIDATES} c")
     among = f"= ANY(ARRAY({key_set}))" if connection.vendor == "postgresql" else f"IN ({key_set})"
-    sql = f"UPDATE {table} SET {assignments} WHERE kind = %s AND resolved_at IS NULL AND key {among} RETURNING id"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, check.kind, check.kind, check.audience, *scope_params, *inner_params])
-        return [row[0] for row in cursor.fetchall()]
+    sql = f"UPDATE {table} SET {assignments} WHERE kind = %s AND resolved_at IS NULL AND key {among}"
+    return _execute(sql, [*params, check.kind, check.kind, check.audience, *scope_params])
 
 
-def _escalate(check: AlertCheck, rows: QuerySet, scope_ids, now: datetime) -> list[int]:
+def _escalate(check: AlertCheck, scope_ids, stamp) -> int:
     """Step 2: open alerts whose condition has become critical since they were raised (one UPDATE)."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
     return _update_open(
         check, scope_ids, "severity = %s, escalated_at = %s, updated = %s", [Severity.CRITICAL, stamp, stamp],
         f"{{open_keys}} AND a.severity <> '{Severity.CRITICAL}' "
         f"INTERSECT SELECT c.alert_key FROM {{candidates}} WHERE c.alert_severity = '{Severity.CRITICAL}'",
-        rows,
     )  # fmt: skip
 
 
-def _resolve(check: AlertCheck, rows: QuerySet, scope_ids, now: datetime) -> list[int]:
+def _resolve(check: AlertCheck, scope_ids, stamp) -> int:
     """Step 3: open alerts whose condition no longer holds (one UPDATE)."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
     return _update_open(
         check, scope_ids, "resolved_at = %s, updated = %s", [stamp, stamp],
-        "{open_keys} EXCEPT SELECT c.alert_key FROM {candidates}", rows,
+        "{open_keys} EXCEPT SELECT c.alert_key FROM {candidates}",
     )  # fmt: skip
 
 
@@ -178,63 +190,118 @@ def _serialise(check: AlertCheck) -> None:
 
 
 def run_check(check: AlertCheck, *, today: date | None = None, scope_ids: Iterable[int] | None = None) -> RunResult:
-    """Raise, escalate and resolve one check's alerts, then emit their events — in one transaction.
+    """Raise, escalate and resolve one check's alerts, then emit their events — in one transaction, in a
+    constant number of statements whatever the data size.
 
     The transaction makes a run all-or-nothing: a worker killed mid-check leaves no alert without its
-    event, and the re-delivered task (``acks_late``) simply runs again.
+    event, and the re-delivered task (``acks_late``) simply runs again. What this run raised, escalated
+    and resolved is found afterwards by its timestamp (runs of one check take turns, see ``_serialise``).
     """
     now = timezone.now()
     today = today or timezone.localdate(now)
     scope_ids = None if scope_ids is None else list(scope_ids)
+    result = RunResult()
+    if scope_ids is not None and not scope_ids:
+        return result
+    stamp = connection.ops.adapt_datetimefield_value(now)
     with transaction.atomic():
         _serialise(check)
-        rows = check.candidate_rows(today, scope_ids)
-        result = RunResult(raised=_insert_new(check, rows, now))
+        _materialise(check.candidate_rows(today, scope_ids))
+        result.raised_count = _insert_new(check, stamp)
         if check.escalates:
-            result.escalated = _escalate(check, rows, scope_ids, now)
-        result.resolved = _resolve(check, rows, scope_ids, now)
-        _emit_events(result.raised, "alert_raised")
-        _emit_events(result.escalated, "alert_escalated")
+            result.escalated_count = _escalate(check, scope_ids, stamp)
+        result.resolved_count = _resolve(check, scope_ids, stamp)
+        _execute(f"DROP TABLE {CANDIDATES}", [])
+        ours = Alert.objects.filter(kind=check.kind, audience=check.audience)
+        if result.raised_count:
+            _emit_events(check, "alert_raised", "", "raised_at", stamp)
+            result.raised = _sample(ours.filter(raised_at=now))
+        if result.escalated_count:
+            _emit_events(check, "alert_escalated", "Escalated: ", "escalated_at", stamp)
+            result.escalated = _sample(ours.filter(escalated_at=now))
+        if result.resolved_count:
+            result.resolved = _sample(ours.filter(resolved_at=now))
     return result
 
 
-def _emit_events(alert_ids: list[int], event_type: str) -> None:
-    """One outbox event per alert, addressed to the alert's audience only; bulk-inserted."""
-    from notifications.services import events_emit_many
-
-    for start in range(0, len(alert_ids), EVENT_BATCH):
-        batch = (
-            Alert.objects.filter(id__in=alert_ids[start : start + EVENT_BATCH]).select_related("vendor").order_by("id")
-        )
-        events_emit_many([_event_for(alert, event_type) for alert in batch])
+def _sample(alerts: QuerySet) -> list[int]:
+    return list(alerts.order_by("id").values_list("id", flat=True)[:ID_SAMPLE])
 
 
-def _event_for(alert: Alert, event_type: str) -> dict:
-    prefix = "Escalated: " if event_type == "alert_escalated" else ""
-    to_sponsor = alert.audience == Audience.SPONSOR
-    return {
-        "event_type": event_type,
-        "title": f"{prefix}{alert.title}",
-        "body": f"{alert.get_severity_display()} · {alert.get_kind_display()}",
-        "url": alert.subject_url(),
-        "sponsor_id": alert.sponsor_id if to_sponsor else None,
-        "vendor_id": None if to_sponsor else alert.vendor_id,
-        "payload": {"alert_id": alert.pk, "kind": alert.kind, "severity": alert.severity},
-    }
+def _labels(column: str, choices) -> tuple[str, list]:
+    """A choice column's labels as a SQL ``CASE`` (labels are parameters)."""
+    whens = " ".join(f"WHEN {column} = %s THEN %s" for _ in choices)
+    params = [item for value, label in choices for item in (value, str(label))]
+    return f"CASE {whens} ELSE {column} END", params
+
+
+def _subject_url_sql() -> tuple[str, list]:
+    """``Alert.subject_url`` in SQL, from the routes themselves (``reverse`` with a sentinel id), so the
+    links in events and on the alert pages never differ (a test compares them)."""
+    from django.urls import reverse
+
+    sentinel = 987654321
+    whens, params = [], []
+    for column, route, condition in (
+        ("milestone_id", "milestone-detail", ""), ("contract_id", "contract-detail", ""),
+        ("program_id", "program-detail", ""), ("qualification_id", "qualification-detail", ""),
+        ("certification_id", "certification-detail", f" AND a.audience = '{Audience.VENDOR}'"),
+    ):  # fmt: skip
+        prefix, suffix = reverse(route, kwargs={"pk": sentinel}).split(str(sentinel))
+        whens.append(f"WHEN a.{column} IS NOT NULL{condition} THEN %s || CAST(a.{column} AS TEXT) || %s")
+        params += [prefix, suffix]
+    prefix, suffix = reverse("vendor-detail", kwargs={"slug": "sentinel-slug"}).split("sentinel-slug")
+    whens.append("WHEN a.vendor_id IS NOT NULL THEN %s || v.slug || %s")
+    params += [prefix, suffix]
+    return f"CASE {' '.join(whens)} ELSE '' END", params
+
+
+def _emit_events(check: AlertCheck, event_type: str, title_prefix: str, stamp_column: str, stamp) -> int:
+    """Step 4: one outbox event per alert this run raised (or escalated), addressed to the alert's audience
+    only — one ``INSERT … SELECT``; delivery is kicked once after commit."""
+    from alerts.models import AlertKind
+    from notifications.models import OutboxEvent
+    from notifications.services import kick_delivery
+    from vendors.models import Vendor
+
+    postgres = connection.vendor == "postgresql"
+    uuid_sql = "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))"
+    json_object = "jsonb_build_object" if postgres else "json_object"
+    severity_sql, severity_params = _labels("a.severity", Severity.choices)
+    url_sql, url_params = _subject_url_sql()
+    events = OutboxEvent._meta.db_table
+    sql = f"""
+        INSERT INTO {events} (uuid, event_type, title, body, url, payload, created, status, attempts,
+                              next_attempt_at, last_error, sponsor_id, vendor_id)
+        SELECT {uuid_sql}, %s, substr(%s || a.title, 1, 200), {severity_sql} || ' · ' || %s, {url_sql},
+               {json_object}('alert_id', a.id, 'kind', a.kind, 'severity', a.severity), %s, 'pending', 0, %s, '',
+               CASE WHEN a.audience = %s THEN a.sponsor_id END, CASE WHEN a.audience = %s THEN a.vendor_id END
+        FROM {Alert._meta.db_table} a LEFT JOIN {Vendor._meta.db_table} v ON v.id = a.vendor_id
+        WHERE a.kind = %s AND a.audience = %s AND a.{stamp_column} = %s
+    """
+    params = [
+        event_type, title_prefix, *severity_params, str(AlertKind(check.kind).label), *url_params, stamp, stamp,
+        Audience.SPONSOR, Audience.VENDOR, check.kind, check.audience, stamp,
+    ]  # fmt: skip
+    count = _execute(sql, params)
+    if count:
+        transaction.on_commit(kick_delivery)
+    return count
 
 
 def outcome_of(check: AlertCheck, result: RunResult) -> CheckOutcome:
     """What ``run_checks`` prints: complete counts, and a sample of titles."""
     titles = dict(
-        Alert.objects.filter(id__in=(result.raised + result.escalated + result.resolved)[: 3 * SAMPLE_SIZE])
-        .values_list("id", "title")
+        Alert.objects.filter(
+            id__in=result.raised[:SAMPLE_SIZE] + result.escalated[:SAMPLE_SIZE] + result.resolved[:SAMPLE_SIZE]
+        ).values_list("id", "title")
     )  # fmt: skip
     return CheckOutcome(
         name=check.name,
         raised=[titles.get(i, "") for i in result.raised[:SAMPLE_SIZE]],
         resolved=[titles.get(i, "") for i in result.resolved[:SAMPLE_SIZE]],
         escalated=[titles.get(i, "") for i in result.escalated[:SAMPLE_SIZE]],
-        raised_count=len(result.raised),
-        resolved_count=len(result.resolved),
-        escalated_count=len(result.escalated),
+        raised_count=result.raised_count,
+        resolved_count=result.resolved_count,
+        escalated_count=result.escalated_count,
     )
