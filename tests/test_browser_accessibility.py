@@ -150,6 +150,16 @@ def walk_more(page):
     as_user(page, "alice@acme.test")
     walk_directory(page)
     visit(page, "/vendors/compare/")
+    # The compare selection: "Compare with…" on two profiles — the directory with its tray, then the compare page
+    # of the selection (remove buttons, differences, the qualification rows), audited on each load.
+    for slug in ("helix-manufacturing", "rheinland-sterile"):
+        visit(page, f"/vendors/{slug}/")
+        page.get_by_role("button", name="Compare with…").click()
+    page.wait_for_url("**/vendors/compare/")
+    expect(page.get_by_test_id("vendor-column")).to_have_count(2)
+    screenshot(page, f"compare-selection-{page.viewport_size['width']}")
+    page.get_by_role("link", name="Show only the rows that differ").click()
+    expect(page.get_by_test_id("differs").first).to_be_visible()
     visit(page, helix_site.get_absolute_url(), "site-detail")
     visit(page, helix_certificate.get_absolute_url(), "certificate-detail")
     visit(page, helix_offering.get_absolute_url(), "offering-detail")

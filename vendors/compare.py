@@ -56,6 +56,7 @@ class SelectionChange:
     removed: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     vendors: list[Vendor] = field(default_factory=list)
+    unticked: list[str] = field(default_factory=list)  # slugs whose directory box must be unticked again
 
     def messages(self) -> list[tuple[str, str]]:
         """(level, text) for the user: what changed and, above all, what was refused and why."""
@@ -87,19 +88,25 @@ def compare_selection_update(request, *, add=(), remove=(), shown=None, ticked=(
     change = SelectionChange()
     if clear:
         change.removed = [v.name for v in current]
+        change.unticked = [v.slug for v in current]
         current, ticked = [], ()
     drop = {s for s in remove if s in known}
     if shown is not None:
         drop |= {s for s in shown if s in known and s not in ticked}
     kept = []
     for vendor in current:
-        (change.removed.append(vendor.name) if vendor.slug in drop else kept.append(vendor))
+        if vendor.slug in drop:
+            change.removed.append(vendor.name)
+            change.unticked.append(vendor.slug)
+        else:
+            kept.append(vendor)
     for slug in dict.fromkeys([*add, *ticked]):
         vendor = known.get(slug)
         if vendor is None or vendor.slug in drop or any(v.pk == vendor.pk for v in kept):
             continue
         if len(kept) >= COMPARE_MAX:
             change.refused.append(vendor.name)
+            change.unticked.append(vendor.slug)
             continue
         kept.append(vendor)
         change.added.append(vendor.name)
@@ -183,14 +190,13 @@ def _price(offering: ServiceOffering) -> str:
 def _certificate_line(certification: Certification, today) -> Line:
     authority = certification.get_authority_display()
     site = f" · {certification.site.city}" if certification.site_id else ""
-    number = f" · no. {certification.number}" if certification.number else ""
     status = certification.status_on(today)
     if certification.expires_on is None:
-        return Line(f"{authority} · no expiry date{site}{number}")
+        return Line(f"{authority} · no expiry date{site}")
     if status == CertificateStatus.EXPIRED:
-        return Line(f"{authority} · expired {_date(certification.expires_on)}{site}{number}", "expired")
+        return Line(f"{authority} · expired {_date(certification.expires_on)}{site}", "expired")
     mark = "expiring soon" if status == CertificateStatus.EXPIRING else ""
-    return Line(f"{authority} · valid until {_date(certification.expires_on)}{site}{number}", mark)
+    return Line(f"{authority} · valid until {_date(certification.expires_on)}{site}", mark)
 
 
 def _qualification_section(vendors, user) -> Section | None:

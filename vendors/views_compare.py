@@ -120,9 +120,11 @@ def compare_selection(request):
         clear="clear" in post,
     )
     selected = change.vendors
+    # htmx: the tray itself shows what changed; only a refusal is said in words (an alert), so a tick does not
+    # shift the results under the pointer with a message line.
     if request.htmx:
         context = {"tray": selected, "tray_next": _next(request, reverse("vendor-list")), "compare_max": COMPARE_MAX,
-                   "tray_messages": change.messages()}  # fmt: skip
+                   "tray_messages": [m for m in change.messages() if m[0] == "error"], "tray_unticked": change.unticked}  # fmt: skip
         return render(request, "vendors/_compare_tray.html", context)
     for level, text in change.messages():
         getattr(messages, level)(request, text)

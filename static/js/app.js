@@ -114,8 +114,9 @@
   }
 
   // Directory compare tray (templates/vendors/_compare_tray.html): after a tick or a remove posts and the tray
-  // comes back, the page's "Compare" boxes follow the selection (a refused 7th is unticked again); a remove
-  // button that disappeared hands the focus to the tray's heading instead of the page's top.
+  // comes back, the boxes of the vendors it refused (a 7th) or removed are unticked — only those, so a tick made
+  // while an earlier post was on its way stays; a remove button that disappeared hands the focus to the tray's
+  // heading instead of the page's top.
   let trayFocus = false;
   document.addEventListener("htmx:beforeRequest", function (event) {
     trayFocus = Boolean(event.detail.elt.closest && event.detail.elt.closest("#compare-tray"));
@@ -123,9 +124,10 @@
   document.addEventListener("htmx:afterSettle", function () {
     const tray = document.getElementById("compare-tray");
     if (!tray) return;
-    const picked = (tray.dataset.selected || "").split(" ");
+    const unticked = (tray.dataset.unticked || "").split(" ");
+    tray.dataset.unticked = "";
     document.querySelectorAll('input[type="checkbox"][form="compare-form"]').forEach(function (box) {
-      box.checked = picked.includes(box.value);
+      if (unticked.includes(box.value)) box.checked = false;
     });
     if (trayFocus) {
       trayFocus = false;
