@@ -1,6 +1,6 @@
 """World regions for the directory's "where the work is done" filter: a fixed mapping of ISO 3166 countries.
 
-Every country django-countries knows belongs to exactly one region (tests/test_regions.py checks it).
+Every country django-countries knows belongs to exactly one region (tests/test_directory_search.py checks it).
 The regions follow how sourcing teams split the world (EMEA is split into Europe and Middle East & Africa):
 
 - **Europe**: the EU and EEA, the UK, Switzerland, the Balkans, Ukraine, Belarus, Russia, Türkiye and the
