@@ -23,7 +23,7 @@ class SponsorSerializer(ValidatedModelSerializer):
         fields = [
             "id", "name", "slug", "type", "country", "default_currency", "due_soon_days", "overdue_escalation_days",
             "budget_warning_percent", "burn_ahead_points", "contract_ending_days", "certificate_expiring_days",
-            "requalification_days", "created", "updated",
+            "requalification_days", "rfp_reminder_days", "created", "updated",
         ]  # fmt: skip
         read_only_fields = ["slug", "created", "updated"]
 

@@ -36,11 +36,11 @@ def seed() -> dict[str, Sponsor]:
 
 
 # Acme's private records of demo vendors: (vendor slug, status, risk, last audit, next audit due, notes), the
-# audit dates in days from the day of the seed so the data stays alive: Helix's requalification audit falls due
-# within Acme's 30 days (an alert), Northwind's later.
+# audit dates in days from the day of the seed so the data stays alive: Helix's requalification audit is 12 days
+# overdue (a critical alert; the qualification pages show it overdue), Northwind's falls due later.
 QUALIFICATIONS = [
     ("northwind-clinical", "approved", "low", -620, 110, "Full GCP audit passed; MSA in force."),
-    ("helix-manufacturing", "conditionally_approved", "medium", -710, 20,
+    ("helix-manufacturing", "conditionally_approved", "medium", -742, -12,
      "Two major findings on line clearance, CAPA accepted; requalification audit due."),
     ("orbital-cdmo", "in_qualification", "medium", None, None, "Questionnaire returned; audit to be scheduled."),
     ("rheinland-sterile", "disqualified", "high", -430, None,

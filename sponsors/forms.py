@@ -14,7 +14,7 @@ class ProgramForm(forms.ModelForm):
 # The per-sponsor thresholds and lead times of the background checks (SPEC §4): the alerts each check raises.
 CHECK_SETTINGS = [
     "due_soon_days", "overdue_escalation_days", "budget_warning_percent", "burn_ahead_points",
-    "contract_ending_days", "certificate_expiring_days", "requalification_days",
+    "contract_ending_days", "certificate_expiring_days", "requalification_days", "rfp_reminder_days",
 ]  # fmt: skip
 
 
@@ -52,6 +52,7 @@ class SponsorForm(forms.ModelForm):
             "contract_ending_days": "Contract ending with open milestones (days ahead)",
             "certificate_expiring_days": "Vendor certificate expiring (days ahead)",
             "requalification_days": "Qualification audit due (days ahead)",
+            "rfp_reminder_days": "Remind invited vendors before an RFP closes (days ahead)",
         }
 
     def groups(self):

@@ -67,6 +67,11 @@ class Sponsor(HistoryMixin, BaseModel):
         validators=[MinValueValidator(0), MaxValueValidator(365)],
         help_text="Warn this many days before a qualification audit falls due (0 = on the day).",
     )
+    rfp_reminder_days = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="Remind invited vendors that have not answered this many days before an RFP closes (1–30).",
+    )
 
     objects = SponsorQuerySet.as_manager()
     detail_url_name = "sponsor-detail"

@@ -254,6 +254,7 @@ def test_the_dashboard_says_so_when_nothing_is_open(client, personas):
 CHECK_SETTINGS = {
     "due_soon_days": "10", "overdue_escalation_days": "21", "budget_warning_percent": "75", "burn_ahead_points": "20",
     "contract_ending_days": "45", "certificate_expiring_days": "120", "requalification_days": "0",
+    "rfp_reminder_days": "5",
 }  # fmt: skip
 
 

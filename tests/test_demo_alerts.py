@@ -70,7 +70,7 @@ def test_alice_sees_acmes_alerts_only(seeded):
     [cap] = alerts.filter(kind="program_over_budget")
     assert cap.program.code == "ACM-204" and "against a cap of 750000" in cap.title  # (750000.00 on PostgreSQL)
     [audit] = alerts.filter(kind="requalification_due")
-    assert audit.qualification.vendor.slug == "helix-manufacturing" and audit.severity == "warning"
+    assert audit.qualification.vendor.slug == "helix-manufacturing" and audit.severity == "critical"  # overdue
     # Orbital's expiring certificate reaches Acme (active contracts with Orbital).
     assert alerts.filter(kind="certificate_expiring", vendor__slug="orbital-cdmo").count() == 1
 

@@ -273,7 +273,7 @@ def test_the_sponsor_profile_is_edited_by_its_admins_only(world):
         url, {"name": "Sponsor A renamed", "type": "biotech", "country": "DE", "default_currency": "EUR",
               "due_soon_days": "14", "overdue_escalation_days": "14", "budget_warning_percent": "80",
               "burn_ahead_points": "15", "contract_ending_days": "60", "certificate_expiring_days": "90",
-              "requalification_days": "30"},
+              "requalification_days": "30", "rfp_reminder_days": "3"},
     )  # fmt: skip
     assert response.status_code == 302
     world["sponsor_a"].refresh_from_db()

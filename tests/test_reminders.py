@@ -29,7 +29,7 @@ from tests.factories import (
     UserFactory,
     VendorFactory,
 )
-from tests.test_sourcing_domain import CEILING, in_days, published_rfp, submitted
+from tests.test_sourcing_domain import CEILING, create_rfp, in_days, published_rfp, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -89,12 +89,31 @@ def test_only_published_rfps_closing_within_the_lead_time_remind(personas):
 
     assert rfp_remind_due() == 1
     assert [e.title for e in reminders()] == ["Deadline approaching: Soon QS1"]
-    # The lead time is the caller's (the per-sponsor setting comes with the background-checks issue).
+    # A caller may give its own lead time (by default each sponsor's, below).
     assert rfp_remind_due(lead=timedelta(days=11)) == 1
     assert [e.title for e in reminders()][-1] == "Deadline approaching: Later QL1"
     # A deadline that has passed is the closing scan's business, not a reminder's.
     assert rfp_remind_due(now=soon.response_deadline + timedelta(minutes=1), lead=timedelta(days=30)) == 0
     assert Invitation.objects.filter(rfp=later, reminded_at__isnull=False).count() == 1
+
+
+def test_each_sponsor_reminds_with_its_own_lead_time(personas):
+    """Sponsor A's admins chose 10 days; sponsor B keeps the default 3: one run honours both."""
+    p = personas
+    p.sponsor_a.rfp_reminder_days = 10
+    p.sponsor_a.save()
+    a_in_8 = published_rfp(p, title="A in 8 days QA8", response_deadline=in_days(8))
+    published_rfp(p, title="A in 11 days QA11", response_deadline=in_days(11))
+    for title, days in (("B in 5 days QB5", 5), ("B in 2 days QB2", 2)):
+        rfp = create_rfp(p, actor=p.sponsor_b_admin, program=p.program_b, title=title, response_deadline=in_days(days))
+        services.rfp_invite(actor=p.sponsor_b_admin, rfp=rfp, vendors=[p.vendor_x])
+        services.rfp_publish(actor=p.sponsor_b_admin, rfp=rfp)
+
+    assert rfp_remind_due() == 2
+    assert sorted(e.title for e in reminders()) == [
+        "Deadline approaching: A in 8 days QA8", "Deadline approaching: B in 2 days QB2",
+    ]  # fmt: skip
+    assert Invitation.objects.filter(rfp=a_in_8, reminded_at__isnull=False).exists()
 
 
 def test_an_invitation_added_after_the_reminder_run_is_reminded_by_the_next(personas):

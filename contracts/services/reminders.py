@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contracts.choices import InvitationState, RFPState
@@ -12,12 +13,27 @@ from contracts.models import RFP, Invitation
 from contracts.services._common import _deadline_text
 from notifications.models import OutboxEvent
 from notifications.services import kick_delivery
+from sponsors.models import Sponsor
 
-REMIND_LEAD = datetime.timedelta(days=3)
 REMINDER_EVENT = "rfp_deadline_approaching"
 
 
-def _claim_due(now: datetime.datetime, lead: datetime.timedelta) -> list[tuple[int, int, int]]:
+def _within_lead(now: datetime.datetime, lead: datetime.timedelta | None) -> Q:
+    """Deadlines after ``now`` and within the lead time: ``lead`` if the caller gives one, else each sponsor's
+    ``rfp_reminder_days`` — one condition per distinct setting (a handful), read in one small query."""
+    if lead is not None:
+        return Q(rfp__response_deadline__gt=now, rfp__response_deadline__lte=now + lead)
+    condition = Q(pk__in=[])
+    for days in Sponsor.objects.order_by().values_list("rfp_reminder_days", flat=True).distinct():
+        condition |= Q(
+            rfp__sponsor__rfp_reminder_days=days,
+            rfp__response_deadline__gt=now,
+            rfp__response_deadline__lte=now + datetime.timedelta(days=days),
+        )
+    return condition
+
+
+def _claim_due(now: datetime.datetime, lead: datetime.timedelta | None) -> list[tuple[int, int, int]]:
     """Mark every due invitation reminded and return the ones *this* call marked: (id, rfp id, vendor id).
 
     One ``UPDATE … WHERE reminded_at IS NULL AND id IN (due) RETURNING``: of two scans at once, each row
@@ -30,9 +46,8 @@ def _claim_due(now: datetime.datetime, lead: datetime.timedelta) -> list[tuple[i
             state=InvitationState.INVITED,
             reminded_at__isnull=True,
             rfp__state=RFPState.PUBLISHED,
-            rfp__response_deadline__gt=now,
-            rfp__response_deadline__lte=now + lead,
         )
+        .filter(_within_lead(now, lead))
         .order_by()
         .values("pk")
     )
@@ -51,11 +66,12 @@ def _claim_due(now: datetime.datetime, lead: datetime.timedelta) -> list[tuple[i
 
 
 @transaction.atomic
-def rfp_reminders_send(*, now: datetime.datetime | None = None, lead: datetime.timedelta = REMIND_LEAD) -> list:
+def rfp_reminders_send(*, now: datetime.datetime | None = None, lead: datetime.timedelta | None = None) -> list:
     """Send the reminders due now; return the outbox events written (one per reminded invitation).
 
     1. Claim the due invitations (see ``_claim_due``): still ``invited`` (no proposal submitted, not
-       declined), never reminded, of a published RFP whose deadline is after ``now`` and within ``lead``.
+       declined), never reminded, of a published RFP whose deadline is after ``now`` and within ``lead``
+       (by default the sponsor's ``rfp_reminder_days``, 3 unless its admins changed it).
     2. Read the RFPs concerned (one query) and write one event per claimed invitation, in one insert,
        to that invitation's vendor only. The text names the RFP and its deadline — never the ceiling,
        never another invitee.
@@ -87,7 +103,7 @@ def rfp_reminders_send(*, now: datetime.datetime | None = None, lead: datetime.t
     return created
 
 
-def rfp_remind_due(*, now: datetime.datetime | None = None, lead: datetime.timedelta = REMIND_LEAD) -> int:
+def rfp_remind_due(*, now: datetime.datetime | None = None, lead: datetime.timedelta | None = None) -> int:
     """Remind every invitee that has not answered an RFP closing within ``lead``, once; return how many.
 
     For the scheduled check (and ``run_checks``). Idempotent: a second run, or a concurrent one, reminds
