@@ -247,7 +247,9 @@ def test_a_vendor_admin_edits_her_profile_and_sponsors_find_it_at_once(page, dem
     clinical_trials = page.locator("[data-testid=offering]", has=page.get_by_role("heading", name="Clinical Trials"))
     clinical_trials.get_by_role("link", name="Edit").click()
     page.wait_for_url("**/vendors/offerings/*/edit/")
-    page.get_by_label("Clinical Trials: Rare disease").check()
+    # The form lists the capabilities of the offering's own category (grouped; only that group shows).
+    clinical = page.locator("[data-testid=capability-group][data-category-name='Clinical Trials']")
+    clinical.get_by_label("Rare disease", exact=True).check()
     page.get_by_role("button", name="Save").click()
     page.wait_for_url("**/vendors/northwind-clinical/")
     expect(clinical_trials).to_contain_text("Rare disease")
