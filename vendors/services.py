@@ -53,9 +53,10 @@ def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
         tag_text += "".join(f" · {v}" for v in search_variants(tag_text))
         body = "\n".join(text[pk])[:SEARCH_TEXT_MAX]
         extra = [v for v in search_variants(f"{own_text[pk]}\n{body}") if v not in tag_text]
-        rows.append(
-            Vendor(pk=pk, search_tags=tag_text, search_text=(body + ("\n" + " · ".join(extra) if extra else "")))
-        )
+        variants = "\n" + " · ".join(extra) if extra else ""
+        # The variants are kept whole; the vendor's own text gives way so the total stays within the cap.
+        body = body[: max(SEARCH_TEXT_MAX - len(variants), 0)]
+        rows.append(Vendor(pk=pk, search_tags=tag_text, search_text=body + variants))
     Vendor.objects.bulk_update(rows, ["search_tags", "search_text"], batch_size=1000)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
