@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from alerts.models import Alert, AlertKind, Severity
+from alerts.models import VENDOR_KINDS, Alert, AlertKind, Severity
 from contracts.filtersets import VisibleChoicesMixin
 from contracts.models import Contract
 from cro_cmo.api.filters import BaseFilterSet
@@ -43,6 +43,13 @@ class AlertFilterSet(VisibleChoicesMixin, BaseFilterSet):
     class Meta:
         model = Alert
         fields = ["status", "kind", "severity", "q", "contract", "program", "vendor", "vendor_name", "updated_after"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = getattr(self.request, "user", None)
+        if getattr(user, "vendor_id", None) is not None:
+            # A vendor never receives the sponsor's budget, cap or audit alerts: their names are not offered.
+            self.filters["kind"].extra["choices"] = [(k.value, k.label) for k in VENDOR_KINDS]
 
     def filter_status(self, queryset, name, value):
         return queryset  # applied in filter_queryset, where a missing status means "open"

@@ -40,6 +40,13 @@ class Audience(models.TextChoices):
     VENDOR = "vendor", "Vendor"
 
 
+# The kinds a vendor's people can receive (the others are the sponsor's own business: budgets, caps, audits),
+# so a vendor's filters offer only these.
+VENDOR_KINDS = (
+    AlertKind.MILESTONE_DUE_SOON, AlertKind.MILESTONE_OVERDUE, AlertKind.CERTIFICATE_EXPIRING,
+    AlertKind.CERTIFICATE_EXPIRED,
+)  # fmt: skip
+
 # Severity in the order people should read alerts (critical first); used to sort lists and dashboards.
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 

@@ -289,3 +289,13 @@ def test_the_admin_shows_alerts_read_only(client, scene):
     client.post(url, {"title": "Changed in the admin", "severity": "info"})
     assert Alert.objects.get(pk=p.critical.pk).title == "Critical QA1"
     assert client.get(reverse("admin:alerts_alert_add")).status_code == 403
+
+
+def test_a_vendor_is_offered_only_the_kinds_it_can_receive(client, personas):
+    """Budgets, caps and audits are the sponsor's own business: their names are not even offered to a vendor."""
+    vendor_page = login(client, personas.vendor_x_admin).get(reverse("alert-list")).content.decode()
+    assert "Milestone overdue" in vendor_page and "Certificate expiring" in vendor_page
+    for sponsor_only in ("Requalification audit due", "Budget warning", "Programme over its budget cap"):
+        assert sponsor_only not in vendor_page
+    sponsor_page = login(client, personas.sponsor_a_admin).get(reverse("alert-list")).content.decode()
+    assert "Requalification audit due" in sponsor_page and "Budget warning" in sponsor_page
