@@ -142,10 +142,14 @@ def generate_extras(certificates: int) -> None:
                 INSERT INTO sponsors_vendorqualification (created, updated, status, cda_signed_on, msa_reference,
                     last_audit_on, next_audit_due, risk, notes, sponsor_id, vendor_id)
                 SELECT now(), now(),
-                    CASE WHEN (v.id + s.id) %% 11 = 0 THEN 'disqualified' ELSE 'approved' END, NULL, '',
+                    CASE WHEN (p.v + p.s) %% 11 = 0 THEN 'disqualified' ELSE 'approved' END, NULL, '',
                     d.due - 730, d.due, '', '', s.id, v.id
                 FROM sponsors_sponsor s CROSS JOIN vendors_vendor v,
-                    LATERAL (SELECT current_date - 60 + ((v.id * 37 + s.id * 101) %% 730)::int AS due) AS d
+                    -- Positions in the lists, not ids: the same dates whatever ids the database hands out
+                    -- (a test run after others starts its ids elsewhere).
+                    LATERAL (SELECT array_position(%(vendors)s::bigint[], v.id) AS v,
+                                    array_position(%(sponsors)s::bigint[], s.id) AS s) AS p,
+                    LATERAL (SELECT current_date - 60 + ((p.v * 37 + p.s * 101) %% 730)::int AS due) AS d
                 WHERE s.id = ANY(%(sponsors)s) AND v.id = ANY(%(vendors)s)
                 """,
                 {"sponsors": [s.pk for s in sponsors], "vendors": vendor_ids},
