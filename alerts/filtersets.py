@@ -49,7 +49,9 @@ class AlertFilterSet(VisibleChoicesMixin, BaseFilterSet):
         user = getattr(self.request, "user", None)
         if getattr(user, "vendor_id", None) is not None:
             # A vendor never receives the sponsor's budget, cap or audit alerts: their names are not offered.
-            self.filters["kind"].extra["choices"] = [(k.value, k.label) for k in VENDOR_KINDS]
+            # Set on this form's own field: the filter's form field may be built (and cached) already, e.g. by
+            # the schema generator, so changing the filter's ``extra`` would not reach it.
+            self.form.fields["kind"].choices = [(k.value, k.label) for k in VENDOR_KINDS]
 
     def filter_status(self, queryset, name, value):
         return queryset  # applied in filter_queryset, where a missing status means "open"

@@ -95,6 +95,9 @@ class StrictFilterSet(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for filter_ in self.filters.values():  # a per-instance copy of the declared filters
+            # A form field built on the class-level filter (the schema generator builds them) is copied along
+            # and cached: drop it, so this instance's changes (field class, visible choices) take effect.
+            filter_.__dict__.pop("_field", None)
             if isinstance(filter_, django_filters.BooleanFilter):
                 filter_.field_class = StrictBooleanField
                 filter_.extra["widget"] = StrictBooleanWidget
