@@ -388,6 +388,13 @@ def test_the_verified_badge_links_to_the_page_that_says_what_it_means(personas, 
     profile = client_for(personas.sponsor_a_admin).get("/vendors/vendor-x/").text
     assert re.search(r'<a class="badge badge-verified[^"]*" href="/vendors/about/verified/"', profile)
     assert 'data-testid="verified-badge"' not in client_for(personas.sponsor_a_admin).get("/vendors/vendor-y/").text
+    # The directory's cards link the badge to the same page, for the verified vendor only.
+    directory = client_for(personas.sponsor_a_admin).get("/vendors/").text
+    badges = re.findall(
+        r'<a href="/vendors/([a-z0-9-]+)/[^"]*">[^<]*</a>\s*<a class="badge badge-verified[^"]*" href="/vendors/about/verified/"',
+        directory,
+    )
+    assert badges == ["vendor-x"]
 
     page = client.get("/vendors/about/verified/")  # public: nothing on it is private
     assert page.status_code == 200

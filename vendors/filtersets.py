@@ -5,6 +5,7 @@ from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django_countries import countries
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -15,6 +16,20 @@ from vendors.models import Capability, Certification, ServiceCategory, ServiceOf
 from vendors.regions import REGION_CHOICES, region_countries
 
 SEARCH_CONFIG = "english"
+
+
+class CountryChoices(BaseChoiceIterator):
+    """The ISO countries, named in the active language when iterated. Every request's form deep-copies its
+    fields' choices; this one copies as itself instead of as 249 pairs per country filter (4 ms a request)."""
+
+    def __iter__(self):
+        return iter(countries)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+COUNTRY_CHOICES = CountryChoices()
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -91,10 +106,10 @@ class VendorFilterSet(BaseFilterSet):
         label="Capability (slug)",
     )
     country = django_filters.MultipleChoiceFilter(
-        choices=list(countries), method="apply_condition", label="Headquarters country (ISO code)"
+        choices=COUNTRY_CHOICES, method="apply_condition", label="Headquarters country (ISO code)"
     )
     site_country = django_filters.MultipleChoiceFilter(
-        choices=list(countries), method="apply_condition", label="Country of a site (ISO code): where the work is done"
+        choices=COUNTRY_CHOICES, method="apply_condition", label="Country of a site (ISO code): where the work is done"
     )
     region = django_filters.MultipleChoiceFilter(
         choices=REGION_CHOICES,
@@ -202,7 +217,7 @@ class VendorOwnedFilterSet(BaseFilterSet):
 
 
 class SiteFilterSet(VendorOwnedFilterSet):
-    country = django_filters.MultipleChoiceFilter(choices=list(countries))
+    country = django_filters.MultipleChoiceFilter(choices=COUNTRY_CHOICES)
 
     class Meta:
         model = Site
