@@ -132,13 +132,34 @@ def test_malformed_redis_url_is_refused(tmp_path, value):
         ("HTTPS", "maybe"),
         ("CELERY_TASK_ALWAYS_EAGER", "sometimes"),
         ("DB_CONN_MAX_AGE", "forever"),
+        ("DB_RANDOM_PAGE_COST", "cheap"),
     ],
 )
 def test_malformed_number_or_switch_is_refused(tmp_path, name, value):
     variables = {"DEBUG": "true", name: value}
-    if name == "DB_CONN_MAX_AGE":  # only read when DATABASE_URL is set
+    if name.startswith("DB_"):  # only read when DATABASE_URL is set
         variables["DATABASE_URL"] = "postgres://db:5432/x"
     assert_improperly_configured(run_django(tmp_path, **variables), name)
+
+
+@pytest.mark.parametrize(
+    ("url", "variables", "expected"),
+    [
+        ("postgres://db:5432/x", {}, "-c random_page_cost=1.1"),
+        ("postgres://db:5432/x", {"DB_RANDOM_PAGE_COST": "2"}, "-c random_page_cost=2.0"),
+        (
+            "postgres://db:5432/x?options=-c%20statement_timeout%3D5000",
+            {},
+            "-c statement_timeout=5000 -c random_page_cost=1.1",
+        ),
+        ("sqlite:////tmp/x.sqlite3", {}, "None"),
+    ],
+)
+def test_postgresql_sessions_price_random_reads_for_ssds(tmp_path, url, variables, expected):
+    code = f"{SETUP}; from django.conf import settings as s; print(s.DATABASES['default'].get('OPTIONS', {{}}).get('options'))"
+    result = run_django(tmp_path, code, DEBUG="true", DATABASE_URL=url, **variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
 
 
 def test_malformed_email_port_is_refused_for_smtp(tmp_path):
