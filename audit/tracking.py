@@ -21,12 +21,31 @@ class HistoryMixin(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
         instance = super().from_db(db, field_names, values, **kwargs)
-        instance._history_snapshot = instance.history_values()
+        # The values as loaded (a shallow copy: no tracked model has a mutable field value); serialised
+        # only when a save asks for the snapshot — a list page loads hundreds of rows and saves none.
+        instance.__dict__["_history_loaded"] = instance.__dict__.copy()
         return instance
+
+    @property
+    def _history_snapshot(self) -> dict:
+        """The tracked values when the row was loaded (or last recorded): what the next save is diffed against."""
+        snapshot = self.__dict__.get("_history_snapshot_values")
+        if snapshot is None:
+            loaded = self.__dict__.get("_history_loaded")
+            if loaded is None:
+                raise AttributeError("_history_snapshot")  # a new, unsaved instance: nothing to diff against
+            snapshot = self.__dict__["_history_snapshot_values"] = self._history_values_of(loaded)
+        return snapshot
+
+    @_history_snapshot.setter
+    def _history_snapshot(self, values: dict) -> None:
+        self.__dict__["_history_snapshot_values"] = values
 
     def history_values(self) -> dict:
         """Current values of the tracked, loaded fields (deferred fields are left out, not fetched)."""
-        loaded = self.__dict__
+        return self._history_values_of(self.__dict__)
+
+    def _history_values_of(self, loaded: dict) -> dict:
         return {
             field.name: serialise_value(loaded[field.attname])
             for field in self._meta.concrete_fields
