@@ -3,7 +3,7 @@
 All three answer the same queries over the same data: the vendor count, the first page of 20 vendors
 (best match first, then name) and the counts of every facet (kind, category, capability, headquarters
 country, site country, region, certificate type, authority), each counted over the results of the *other*
-filters (as ``vendors.search_facets`` does in one statement). The queries use the second pass's filters:
+filters (as ``vendors.search_facets`` does from the facet index's bitmaps). The queries use the second pass's filters:
 region, site country, certificates by authority.
 
 1. ``real``: ``GET /vendors/?q=…&…`` through ``django.test.Client`` as a signed-in sponsor: middleware,

@@ -211,6 +211,7 @@ def test_the_directory_runs_the_same_number_of_queries_whatever_the_number_of_qu
     for n in range(12):
         vendor = VendorFactory(name=f"Extra vendor {n}")
         VendorQualification.objects.create(sponsor=world["sponsor_a"], vendor=vendor, status="approved")
+    _directory_queries(client)  # the facet index catches up with the new vendors (qualifications are not in it)
     assert _directory_queries(client) == few
 
 

@@ -351,3 +351,20 @@ class Certification(HistoryMixin, BaseModel):
     @property
     def status(self) -> str:
         return self.status_on(timezone.localdate())
+
+
+class DirectoryRevision(models.Model):
+    """One row: a token that changes, in the writing transaction, whenever the directory's facet data does.
+
+    Each process keeps the directory's facet index (``vendors.facet_index``) for the token it was built at and
+    reads the token once per search: a new token means a rebuild. The token is random, never a counter, so a
+    rolled-back change cannot bring back a token whose index held the rolled-back data.
+    """
+
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="directory_revision_single_row")]
+
+    def __str__(self):
+        return self.token

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from audit.context import audit_context
 from cro_cmo.services import object_delete, object_save
+from vendors.facet_index import directory_changed
 from vendors.models import Certification, ServiceOffering, Site, Vendor
 from vendors.search_synonyms import search_variants
 
@@ -70,6 +71,7 @@ def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
                 """,
                 {"config": SEARCH_CONFIG, "ids": ids},
             )
+    directory_changed()  # bulk writes (the demo's, the bench's) send no signals: the facet index follows here
     return len(ids)
 
 
