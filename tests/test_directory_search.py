@@ -242,7 +242,11 @@ def test_facets_and_total_come_from_the_index_not_from_counting_queries(director
     client.get("/vendors/", FILTERS_ON)  # builds the facet index
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/vendors/", FILTERS_ON)
-    directory_statements = [q["sql"] for q in queries.captured_queries if '"vendors_' in q["sql"]]
+    directory_statements = [
+        q["sql"]
+        for q in queries.captured_queries
+        if '"vendors_' in q["sql"] and "vendors_directorychange" not in q["sql"]
+    ]
     # No statement counts or groups vendors, offerings, sites or certificates: the bitmaps do (the paginator
     # takes the total from them too), and an index already built reads no capability link.
     assert not [sql for sql in directory_statements if "COUNT(" in sql or "GROUP BY" in sql]

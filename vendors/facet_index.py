@@ -11,24 +11,25 @@ regions), and the certificates (type, authority, expiry: "valid on a day" is eva
 What stays in SQL, per request: the words, "verified", "changed since", visibility and the user's own
 qualifications — ``vendors.search_facets`` combines the two.
 
-Freshness: each process keeps one index, tagged with the ``DirectoryRevision`` token it was built at, and
-reads the token once per search (one single-row query). The token changes in the same transaction as the
-data (``directory_changed``: signals on every model the index reads, and ``vendor_search_refresh`` for bulk
-writes), so a search never counts from an index older than the data it can see. A rebuild reads six
+Freshness: every write to what the index reads inserts a ``DirectoryChange`` row in the same transaction
+(``directory_changed``: signals on every model the index reads, and ``vendor_search_refresh`` for bulk
+writes). Each process keeps one index, tagged with the newest change (id and random token) and the number
+of changes it saw, and reads that tag once per search (one query on a small table): a search never counts
+from an index older than the data it can see. A rebuild reads six
 lists (about 150 ms at 10 000 vendors) and happens once per process after a change.
 """
 
 import threading
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection
+from django.db.models import Count, Window
 
 from vendors.models import (
     Capability,
     Certification,
-    DirectoryRevision,
+    DirectoryChange,
     ServiceCategory,
     ServiceOffering,
     Site,
@@ -38,22 +39,22 @@ from vendors.regions import COUNTRY_REGION, EU_EEA, EU_EEA_COUNTRIES
 
 _lock = threading.Lock()
 _current: "FacetIndex | None" = None
+PRUNE_EVERY = 500  # changes between two prunings of the change table
 CERTIFICATE_DAYS_KEPT = 4  # "valid on" days whose certificate bitmaps an index keeps (today, and a few asked)
 
 
 def directory_changed() -> None:
-    """Give the directory a new revision token, in the caller's transaction (see the module docstring)."""
-    token = uuid.uuid4().hex
-    if not DirectoryRevision.objects.filter(pk=1).update(token=token):
-        DirectoryRevision.objects.update_or_create(pk=1, defaults={"token": token})
+    """Record a change of the directory's facet data, in the caller's transaction (see the module docstring)."""
+    change = DirectoryChange.objects.create()
+    if change.pk % PRUNE_EVERY == 0:  # keep the table small: its count is read by every search
+        DirectoryChange.objects.filter(pk__lte=change.pk - PRUNE_EVERY).delete()
 
 
-def current_token() -> str:
-    token = DirectoryRevision.objects.filter(pk=1).values_list("token", flat=True).first()
-    if token is None:  # a new database (or one a test emptied): start a revision
-        directory_changed()
-        token = DirectoryRevision.objects.get(pk=1).token
-    return token
+def current_tag() -> tuple:
+    """(newest change id, its token, number of changes): moves with every change the transaction can see."""
+    changes = Window(Count("pk"))  # over the whole (small) table, on the newest row
+    newest = DirectoryChange.objects.annotate(changes=changes).order_by("-pk").values_list("pk", "token", "changes")
+    return newest.first() or (0, "", 0)
 
 
 def bitmap(positions, size: int) -> int:
@@ -127,7 +128,7 @@ class FacetIndex:
 def facet_index() -> FacetIndex:
     """This process's index of the directory as the current transaction sees it (rebuilt when it changed)."""
     global _current
-    key = (connection.alias, connection.settings_dict["NAME"], current_token())
+    key = (connection.alias, connection.settings_dict["NAME"], *current_tag())
     index = _current
     if index is not None and index.key == key:
         return index

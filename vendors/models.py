@@ -1,5 +1,6 @@
 """The vendor directory: CROs, CMOs and CDMOs, their sites, service offerings and certificates."""
 
+import uuid
 from datetime import date, timedelta
 
 from django.contrib.postgres.search import SearchVectorField
@@ -353,18 +354,24 @@ class Certification(HistoryMixin, BaseModel):
         return self.status_on(timezone.localdate())
 
 
-class DirectoryRevision(models.Model):
-    """One row: a token that changes, in the writing transaction, whenever the directory's facet data does.
+def new_change_token() -> str:
+    return uuid.uuid4().hex
 
-    Each process keeps the directory's facet index (``vendors.facet_index``) for the token it was built at and
-    reads the token once per search: a new token means a rebuild. The token is random, never a counter, so a
-    rolled-back change cannot bring back a token whose index held the rolled-back data.
+
+class DirectoryChange(models.Model):
+    """A row per write to the directory's facet data, inserted in the writing transaction.
+
+    The facet index (``vendors.facet_index``) of each process is tagged with the newest id and the number of
+    rows it saw; a search compares the tag with the table's (one query) and rebuilds when it moved. Rows are
+    inserted, never updated, so concurrent writers never wait on each other here; the count catches changes
+    that commit out of id order; the newest row's random token keeps a rolled-back change from bringing back
+    a tag whose index held its data. Old rows are pruned by the writers.
     """
 
-    token = models.CharField(max_length=32)
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=Q(pk=1), name="directory_revision_single_row")]
+    id = models.BigAutoField(primary_key=True)
+    # Random: SQLite reuses the id of a rolled-back insert (its sequence rolls back too); the token does not.
+    token = models.CharField(max_length=32, default=new_change_token, editable=False)
+    at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
-        return self.token
+        return f"directory change {self.pk}"

@@ -1,5 +1,5 @@
-"""Every write to what the facet index reads gives the directory a new revision (``directory_changed``), in
-the writing transaction: vendors, their offerings and the offerings' capabilities, sites, certificates, and
+"""Every write to what the facet index reads records a directory change (``directory_changed``), in the
+writing transaction: vendors, their offerings and the offerings' capabilities, sites, certificates, and
 the category and capability names. Bulk writes that send no signals go through ``vendor_search_refresh``,
 which does the same."""
 
