@@ -18,7 +18,7 @@ SEARCH_CONFIG = "english"
 SEARCH_TEXT_MAX = 200_000
 
 
-def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
+def vendor_search_refresh(vendor_ids: Iterable[int] | None = None, *, record_change: bool = True) -> int:
     """Rebuild the search text (and on PostgreSQL the weighted search vector) of some or all vendors.
 
     Set-based: a few reads and one bulk write whatever the number of vendors.
@@ -26,6 +26,8 @@ def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
     2. Add the synonyms and spelling variants of what they hold (``vendors.search_synonyms``).
     3. Store them on the vendors in batches.
     4. On PostgreSQL, recompute ``search_vector`` = name (A) + tags (B) + description and text (C) in one UPDATE.
+    5. Record a directory change for the facet index (``record_change``: off only in a migration that runs
+       before the change table exists).
     """
     vendors = Vendor.objects.all() if vendor_ids is None else Vendor.objects.filter(pk__in=list(vendor_ids))
     own_text = {
@@ -71,7 +73,8 @@ def vendor_search_refresh(vendor_ids: Iterable[int] | None = None) -> int:
                 """,
                 {"config": SEARCH_CONFIG, "ids": ids},
             )
-    directory_changed()  # bulk writes (the demo's, the bench's) send no signals: the facet index follows here
+    if record_change:  # bulk writes (the demo's, the bench's) send no signals: the facet index follows here
+        directory_changed()
     return len(ids)
 
 

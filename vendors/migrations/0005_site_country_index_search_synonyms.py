@@ -8,7 +8,8 @@ def refresh_search_text(apps, schema_editor):
     # The service reads the current models; it only fills the denormalised search columns (no schema).
     from vendors.services import vendor_search_refresh
 
-    vendor_search_refresh()
+    # No change record: its table comes in 0006 (and no facet index exists while migrating).
+    vendor_search_refresh(record_change=False)
 
 
 class Migration(migrations.Migration):
