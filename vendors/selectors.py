@@ -137,12 +137,11 @@ def _facets(filterset: VendorFilterSet, base: QuerySet, user) -> tuple[QuerySet,
     sponsor = getattr(user, "sponsor_id", None)
     qualified = None
     if sponsor:
-        rows = unfaceted.order_by().annotate(is_qualified=Q(pk__in=filterset.qualified_vendor_ids()))
-        rows = list(rows.values_list("pk", "is_qualified"))
+        rows = _rows(unfaceted.annotate(is_qualified=Q(pk__in=filterset.qualified_vendor_ids())), "pk", "is_qualified")
         qualified = index.of_ids(pk for pk, is_qualified in rows if is_qualified)
         base_bits = index.of_ids(pk for pk, _ in rows)
     else:
-        base_bits = index.of_ids(unfaceted.order_by().values_list("pk", flat=True))
+        base_bits = index.of_ids(pk for (pk,) in _rows(unfaceted, "pk"))
     types, groups, day = filterset.certificate_terms()
     chosen = Selection(
         kind=list(data.get("kind") or []),
@@ -213,6 +212,15 @@ def _facets(filterset: VendorFilterSet, base: QuerySet, user) -> tuple[QuerySet,
     return results, total, facets
 
 
+def _rows(queryset: QuerySet, *columns: str) -> list[tuple]:
+    """The rows of ``queryset.values_list(*columns)``, unordered, fetched by the cursor: thousands of plain ids
+    and flags need none of the ORM's per-row work (3 ms for 6 000 rows)."""
+    sql, params = queryset.order_by().values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 # Up to this many matching vendors, the page query reads them by id (from the bitmaps) and ranks only them;
 # more, and it applies the filters in SQL (a long IN list costs more than it saves, and SQLite caps parameters).
 PAGE_BY_IDS_MAX = 2000
@@ -227,7 +235,9 @@ def _matching(filterset, unfaceted: QuerySet, index, counted) -> QuerySet:
         return unfaceted
     if connection.vendor == "postgresql":
         table = Vendor._meta.db_table
-        ids = RawSQL(f'"{table}"."id" = ANY(%s)', (index.ids_of(counted.matching),), output_field=BooleanField())
+        # One text parameter ('{1,2,…}'): psycopg quotes a long list element by element (3 ms for 2 000 ids).
+        ids = "{" + ",".join(map(str, index.ids_of(counted.matching))) + "}"
+        ids = RawSQL(f'"{table}"."id" = ANY(%s::bigint[])', (ids,), output_field=BooleanField())
         return unfaceted.filter(ids)
     if counted.matching.bit_count() <= PAGE_BY_IDS_MAX:
         return unfaceted.filter(pk__in=index.ids_of(counted.matching))
@@ -293,6 +303,8 @@ def directory_search(*, user, data: QueryDict, page_number=1, page_size: int = 2
         sort = "relevance"
     results, total, facets = _facets(filterset, base, user) if filterset.is_valid() else (base.none(), 0, {})
     results = _sorted(results, sort, q)
+    # The cards never show the stored search columns (up to 200 kB of text a vendor): not read.
+    results = results.defer("search_tags", "search_text", "search_vector")
     results = with_our_qualification(results, user).prefetch_related(
         Prefetch(
             "offerings",
