@@ -402,6 +402,19 @@ def test_the_verified_badge_links_to_the_page_that_says_what_it_means(personas, 
     assert "Not a check of the certificates." in page.text and "Not a qualification." in page.text
 
 
+def test_the_demo_has_verified_vendors_and_reseeding_keeps_their_date(personas):
+    from vendors import demo
+    from vendors.models import Vendor
+
+    demo.seed(generated=0)
+    verified = dict(Vendor.objects.filter(verified_at__isnull=False).values_list("slug", "verified_at"))
+    assert set(verified) == set(demo.VERIFIED_DEMO_VENDORS)
+    page = client_for(personas.sponsor_a_admin).get("/vendors/", {"q": "Helix"}).text
+    assert re.search(r'<a class="badge badge-verified[^"]*" href="/vendors/about/verified/"', page)
+    demo.seed(generated=0)
+    assert dict(Vendor.objects.filter(verified_at__isnull=False).values_list("slug", "verified_at")) == verified
+
+
 @pytest.fixture
 def catalogue(personas):
     """Vendor X: 3 active offerings (2 priced), 1 inactive unpriced one, 2 sites, 3 certificates (1 with a PDF)."""

@@ -8,6 +8,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.text import slugify
 
 from vendors.catalogue_data import ensure_catalogue
@@ -162,6 +163,10 @@ def _price_range(code: str, index: int) -> tuple[Decimal, Decimal, str]:
     return low, low * 4, ["EUR", "USD", "GBP", "CHF"][index % 4]
 
 
+# Demo vendors shown with the "Verified" badge: a CRO, two CMOs and a CDMO.
+VERIFIED_DEMO_VENDORS = ("northwind-clinical", "helix-manufacturing", "orbital-cdmo", "lyon-aseptic")
+
+
 def seed(generated: int = 60, today: date | None = None) -> dict[str, Vendor]:
     """Create or refresh the demo vendors (idempotent: keyed by slug; certificates by vendor, type, authority)."""
     today = today or date.today()
@@ -196,6 +201,10 @@ def seed(generated: int = 60, today: date | None = None) -> dict[str, Vendor]:
                 defaults={"site": sites[site_index[0] if site_index else 0], "number": f"{cert_type.upper()}-{vendor.pk:04d}-{authority.upper()}",
                           "issued_on": expires - timedelta(days=3 * 365), "expires_on": expires},
             )  # fmt: skip
+    # Platform staff have checked a few (what "Verified" means: /vendors/about/verified/); the first date stays.
+    Vendor.objects.filter(slug__in=VERIFIED_DEMO_VENDORS, verified_at__isnull=True).update(
+        verified_at=timezone.now() - timedelta(days=40)
+    )
     vendor_search_refresh([v.pk for v in vendors.values()])
     return vendors
 
