@@ -58,6 +58,7 @@ from notifications import services as notification_services
 from notifications.models import OutboxEvent
 from sponsors.models import Program, Sponsor, VendorQualification
 from vendors.choices import Authority, CertificationType
+from vendors.facet_index import directory_changed
 from vendors.models import Certification, Vendor
 
 ISSUE_CERTIFICATES = 20_000
@@ -137,6 +138,7 @@ def generate_extras(certificates: int) -> None:
                 {"types": types, "n_types": len(types), "authorities": authorities, "n_authorities": len(authorities),
                  "vendors": vendor_ids, "n_vendors": len(vendor_ids), "n": certificates},
             )  # fmt: skip
+            directory_changed()  # raw inserts send no signal: the directory's facet index must follow
             cursor.execute(
                 """
                 INSERT INTO sponsors_vendorqualification (created, updated, status, cda_signed_on, msa_reference,

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 
 from vendors.choices import Side, VendorKind
 from vendors.demo import bulk_generate
+from vendors.facet_index import directory_changed
 from vendors.models import ServiceCategory, ServiceOffering, Vendor
 
 ASKED_OFFERINGS_PER_VENDOR = 10
@@ -149,6 +150,7 @@ def generate_contracts(contracts: int, milestones: int, invoices: int, *, vendor
             for n in range(1, vendors + 1)
         )
         vendor_ids = [v.pk for v in created]
+        directory_changed()  # a bulk insert sends no signal: the directory's facet index must follow
         program_ids = [p.pk for p in programs]  # sponsor s's are [s*P, (s+1)*P)
         sponsor_ids = [s.pk for s in sponsors]
         with connection.cursor() as cursor:

@@ -110,14 +110,18 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if IS_POSTGRES:
     # Index reads priced for SSDs (PostgreSQL's default 4.0 assumes spinning disks): with the default, a word
     # a third of the vendors hold was matched by a sequential scan of every search vector (16 ms at 10 000
-    # vendors) instead of the GIN index (2 ms). Set per session, so no server or database change is needed.
+    # vendors) instead of the GIN index (2 ms). Set per session, so no server or database change is needed;
+    # "off" sends nothing (e.g. behind PgBouncer, which refuses start-up options: set it on the database).
     DB_RANDOM_PAGE_COST = env_str("DB_RANDOM_PAGE_COST", "1.1")
-    try:
-        page_cost = float(DB_RANDOM_PAGE_COST)
-    except ValueError:
-        raise ImproperlyConfigured(f"DB_RANDOM_PAGE_COST={DB_RANDOM_PAGE_COST!r} is not a number.") from None
-    options = DATABASES["default"].setdefault("OPTIONS", {})
-    options["options"] = f"{options.get('options', '')} -c random_page_cost={page_cost}".strip()
+    if DB_RANDOM_PAGE_COST.lower() != "off":
+        try:
+            page_cost = float(DB_RANDOM_PAGE_COST)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"DB_RANDOM_PAGE_COST={DB_RANDOM_PAGE_COST!r} is not a number or 'off'."
+            ) from None
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c random_page_cost={page_cost}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache; unset means the embedded default (no server needed). ---

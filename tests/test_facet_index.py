@@ -152,3 +152,22 @@ def test_the_change_table_is_pruned_and_the_index_still_follows(personas, monkey
         assert DirectoryChange.objects.count() <= 2 * 3
     Site.objects.filter(country="NO").delete()
     assert "NO" not in facets(user)["site_country"]
+
+
+@pytest.mark.parametrize("page_by_ids_max", [2000, 0], ids=["page by ids", "page by SQL"])
+def test_qualified_by_us_means_nobody_for_a_user_without_a_sponsor(personas, monkeypatch, page_by_ids_max):
+    monkeypatch.setattr(selectors, "PAGE_BY_IDS_MAX", page_by_ids_max)
+    user = personas.vendor_x_admin  # the filterset's rule: a user with no sponsor has qualified nobody
+    nobody = directory_search(user=user, data=QueryDict("qualified=true"))
+    assert nobody.page.paginator.count == 0 and list(nobody.page.object_list) == []
+    everyone = directory_search(user=user, data=QueryDict("qualified=false"))
+    assert everyone.page.paginator.count == Vendor.objects.count() > 0
+
+
+def test_a_capability_deleted_while_the_index_was_read_is_left_out_not_a_crash(personas):
+    capability = Capability.objects.filter(category__code="packaging").first()
+    offering(personas.vendor_x).capabilities.add(capability)
+    index = facet_index()
+    del index.capabilities[capability.pk]  # as if deleted between the index's reads of links and of names
+    facet_values = facets(personas.sponsor_a_admin)
+    assert capability.slug not in facet_values["capability"] and facet_values["category"]["packaging"] == 1

@@ -147,6 +147,7 @@ def test_malformed_number_or_switch_is_refused(tmp_path, name, value):
     [
         ("postgres://db:5432/x", {}, "-c random_page_cost=1.1"),
         ("postgres://db:5432/x", {"DB_RANDOM_PAGE_COST": "2"}, "-c random_page_cost=2.0"),
+        ("postgres://db:5432/x", {"DB_RANDOM_PAGE_COST": "off"}, "None"),  # e.g. behind PgBouncer
         (
             "postgres://db:5432/x?options=-c%20statement_timeout%3D5000",
             {},

@@ -62,7 +62,8 @@ def _filters(index: FacetIndex, chosen: Selection, qualified: int | None) -> dic
         )
     if chosen.qualified is not None:
         everyone = (1 << index.size) - 1
-        found["qualified"] = qualified if chosen.qualified else everyone ^ (qualified or 0)
+        # A user without a sponsor has qualified nobody: "true" finds none, "false" everyone (as in SQL).
+        found["qualified"] = (qualified or 0) if chosen.qualified else everyone ^ (qualified or 0)
     return found
 
 
@@ -103,15 +104,17 @@ def facet_rows(index: FacetIndex, base: int, chosen: Selection, *, qualified: in
     count("kind", others("kind"), plain(index.kind))
     count("country", others("country"), plain(index.country))
     categories = index.categories
+    # A category or capability missing from the names was deleted (or created) while the index was read:
+    # left out until the rebuild that change brings on the next search.
     count(
         "category",
         others("category"),
-        [(*categories[pk][:2], "", categories[pk][2], bits) for pk, bits in index.category.items()],
+        [(*categories[pk][:2], "", categories[pk][2], bits) for pk, bits in index.category.items() if pk in categories],
     )
     capabilities = []
     for pk, bits in index.capability.items():
-        slug, name, category = index.capabilities[pk]
-        if not chosen.category or category in chosen.category:
+        slug, name, category = index.capabilities.get(pk, ("", "", None))
+        if category in categories and (not chosen.category or category in chosen.category):
             _, category_name, position = categories[category]
             capabilities.append((slug, name, category_name, position, bits))
     count("capability", others("capability"), capabilities)

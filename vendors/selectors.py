@@ -153,7 +153,7 @@ def _facets(filterset: VendorFilterSet, base: QuerySet, user) -> tuple[QuerySet,
         certification=types,
         authority=groups,
         valid_on=day,
-        qualified=data.get("qualified") if sponsor else None,
+        qualified=data.get("qualified"),
     )
     counted = facet_rows(index, base_bits, chosen, qualified=qualified)
     rows = counted.rows
