@@ -77,7 +77,7 @@ def test_a_sponsor_qualifies_and_shortlists_a_vendor(page, demo):
     page.locator("[data-facet=qualified] input[value=true]").check()
     page.wait_for_url(re.compile(r"qualified=true"))
     expect(page.get_by_test_id("result-count")).to_have_text("2")
-    names = page.locator("[data-testid=vendor-card] h2 a").all_inner_texts()
+    names = page.locator("[data-testid=vendor-card] [data-testid=vendor-name]").all_inner_texts()
     assert sorted(n.strip() for n in names) == ["Helix Manufacturing", "Lyon Aseptic"]
     shot(page, "directory-qualified-by-us")
 

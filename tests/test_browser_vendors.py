@@ -37,7 +37,9 @@ def signed_in(page, email):
 
 
 def card_names(page):
-    return [name.strip() for name in page.locator("[data-testid=vendor-card] h2 a").all_inner_texts()]
+    return [
+        name.strip() for name in page.locator("[data-testid=vendor-card] [data-testid=vendor-name]").all_inner_texts()
+    ]
 
 
 def watch_htmx(page):

@@ -186,7 +186,7 @@ def test_each_sponsor_sees_its_own_status_and_a_vendor_none(world):
 
 def test_the_qualified_by_us_facet_counts_only_the_users_sponsor(world, api_client_for):
     html = browser(world, "sponsor_a_admin").get(reverse("vendor-list") + "?qualified=true").content.decode()
-    cards = re.findall(r'<h2 class="h5 mb-1"><a href="[^"]+">([^<]+)</a>', html)
+    cards = re.findall(r'<h2 class="h5 mb-1"><a data-testid="vendor-name" href="[^"]+">([^<]+)</a>', html)
     assert cards == ["Vendor X"]
     assert re.search(r"Qualified by us</span><span class=\"badge text-bg-light facet-count\">1<", html)
     # Sponsor B disqualified vendor X: "qualified by us" finds nobody for B, in the browser and the API.

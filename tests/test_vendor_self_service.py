@@ -391,7 +391,7 @@ def test_the_verified_badge_links_to_the_page_that_says_what_it_means(personas, 
     # The directory's cards link the badge to the same page, for the verified vendor only.
     directory = client_for(personas.sponsor_a_admin).get("/vendors/").text
     badges = re.findall(
-        r'<a href="/vendors/([a-z0-9-]+)/[^"]*">[^<]*</a>\s*<a class="badge badge-verified[^"]*" href="/vendors/about/verified/"',
+        r'<a data-testid="vendor-name" href="/vendors/([a-z0-9-]+)/[^"]*">[^<]*</a>\s*<a class="badge badge-verified[^"]*" href="/vendors/about/verified/"',
         directory,
     )
     assert badges == ["vendor-x"]
