@@ -245,7 +245,7 @@ def test_kill_9_of_the_pool_process_mid_check_is_rerun_and_duplicates_nothing():
             result = run_check.delay("milestone_overdue")
             wait_until(lambda: pool_child(worker), "the worker's pool process", worker=worker)
             child = pool_child(worker)
-            wait_until_stuck_in_the_check_process(worker, child, result.id)
+            child = wait_until_stuck_in_the_check_process(worker, child, result.id)
             os.kill(child, signal.SIGKILL)
             wait_until(lambda: "WorkerLostError" in worker_output(worker), "the worker to notice its lost process")
             assert Alert.objects.count() == 0 and OutboxEvent.objects.count() == 0
@@ -259,26 +259,38 @@ def test_kill_9_of_the_pool_process_mid_check_is_rerun_and_duplicates_nothing():
     assert_each_alert_once_with_one_event()
 
 
-def pool_child(worker) -> int | None:
-    """The prefork worker's pool process (its only child: no beat here)."""
+def worker_children(worker) -> list[int]:
+    """The worker's child processes (the prefork pool's; no beat here)."""
+    children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
         if int(fields[1]) == worker.pid:
-            return int(stat.parent.name)
-    return None
+            children.append(int(stat.parent.name))
+    return children
 
 
-def wait_until_stuck_in_the_check_process(worker, child: int, task_id: str):
+def pool_child(worker) -> int | None:
+    """The prefork worker's pool process (its first child)."""
+    return next(iter(worker_children(worker)), None)
+
+
+def wait_until_stuck_in_the_check_process(worker, child: int, task_id: str) -> int:
+    """Wait until the pool process is inside the check, blocked on our lock; return its pid (to kill)."""
     wait_until(
         lambda: f"[{task_id}] received" in worker_output(worker), f"the worker to receive {task_id}", worker=worker
     )
     if connection.vendor == "postgresql":
         wait_until(lambda: backends_waiting_to_write("notifications_outboxevent"), "the check blocked on the outbox")
-    else:
-        wait_until(lambda: has_the_database_open(child), "the pool process to open the database inside the check")
+        return child
+    # Whichever child holds the database open is the one in the check (once, in CI, the first child found
+    # early was not the process that ran the task, and the wait timed out while the check sat on the lock).
+    return wait_until(
+        lambda: next((pid for pid in worker_children(worker) if has_the_database_open(pid)), None),
+        "a pool process to open the database inside the check",
+    )
 
 
 # --- Two workers at once ---------------------------------------------------------------------------------
